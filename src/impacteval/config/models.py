@@ -1,0 +1,188 @@
+"""Frozen, validated models of the YAML configuration.
+
+Unknown keys are errors (``extra="forbid"``); :func:`impacteval.config.load_config` turns
+pydantic's errors into one :class:`~impacteval.exceptions.ConfigError` naming the location
+(``matching.caliper``) and suggesting the nearest valid key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CONTRACT_TABLES = ("persons", "apc_episodes", "ae_attendances", "op_appointments", "deaths")
+OPTIONAL_TABLES = ("settings",)
+
+#: Outcomes the derive stage knows how to count (see ``impacteval.derive.events``).
+OutcomeName = Literal[
+    "emergency_admissions",
+    "avoidable_emergency_admissions",
+    "elective_admissions",
+    "ae_attendances",
+    "op_attendances",
+    "bed_days",
+    "deaths",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvaluationSpec(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Folder name of the outputs.")
+    title: str = "Impact evaluation"
+    design: Literal["matched_cohort"] = "matched_cohort"
+    estimand: Literal["ATT"] = "ATT"
+    seed: int = Field(2017, ge=0, description="Seed for every random step (matching order, bootstrap).")
+    output_dir: Path = Field(Path("outputs"), description="Outputs go to OUTPUT_DIR/<id>/.")
+
+
+class InvalidRowPolicy(_Model):
+    """What to do with rows that break a rule but can be kept; counted either way."""
+
+    epiend_before_epistart: Literal["drop", "keep"] = "drop"
+    events_after_death: Literal["drop", "keep"] = "drop"
+    duplicate_ae_within_hour: Literal["drop", "keep"] = "drop"
+    unfinished_episodes: Literal["drop", "keep"] = "drop"
+
+
+class DataSpec(_Model):
+    """Where the inputs are. Relative paths are relative to the config file's folder."""
+
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    memory_limit: str | None = Field(None, description="DuckDB memory limit, e.g. '8GB'.")
+    persons: Path | None = None
+    apc_episodes: Path | None = None
+    ae_attendances: Path | None = None
+    op_appointments: Path | None = None
+    deaths: Path | None = None
+    settings: Path | None = None
+    table: Path | None = Field(None, description="Analysis-ready person-level table (skips stages 1-4).")
+    data_cut: dt.date | None = Field(None, description="Last date covered by the extract.")
+    rename: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Per table, {their column: contract column}."
+    )
+    on_invalid: InvalidRowPolicy = InvalidRowPolicy()
+
+    @model_validator(mode="after")
+    def _one_entry_point(self) -> DataSpec:
+        episode = [t for t in CONTRACT_TABLES if getattr(self, t) is not None]
+        if self.table is not None and episode:
+            raise ValueError("give either 'table' (analysis-ready) or the episode tables, not both")
+        if self.table is None:
+            missing = [t for t in CONTRACT_TABLES if getattr(self, t) is None]
+            if missing:
+                raise ValueError(
+                    f"episode-table entry needs all of {', '.join(CONTRACT_TABLES)}; missing: "
+                    + ", ".join(missing)
+                )
+            if self.data_cut is None:
+                raise ValueError("'data_cut' is required with episode tables")
+        unknown = set(self.rename) - set(CONTRACT_TABLES) - set(OPTIONAL_TABLES) - {"table"}
+        if unknown:
+            raise ValueError(f"rename: unknown table(s) {sorted(unknown)}")
+        return self
+
+    @property
+    def analysis_ready(self) -> bool:
+        return self.table is not None
+
+
+class CohortSpec(_Model):
+    """Care-home move-in cohort: treated = moved into an intervention setting."""
+
+    index_window: tuple[dt.date, dt.date] = Field(description="Move-in dates eligible as index dates.")
+    min_age: int = Field(65, ge=0, le=120)
+    setting_types: list[Literal["residential", "nursing"]] = ["residential", "nursing"]
+    treated_settings: list[str] = Field(default_factory=list, description="SETTING_IDs of intervention settings.")
+    treated_settings_file: Path | None = Field(None, description="CSV with a SETTING_ID column.")
+    control_areas: list[str] = Field(default_factory=list, description="CCG_CODEs of comparison areas.")
+    exclude_died_before_index: bool = True
+    lookback_days: int = Field(730, ge=365, description="Diagnosis look-back for Charlson/frailty.")
+    max_follow_up_days: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> CohortSpec:
+        if self.index_window[0] > self.index_window[1]:
+            raise ValueError("index_window: start is after end")
+        if not self.treated_settings and self.treated_settings_file is None:
+            raise ValueError("name the intervention settings: treated_settings or treated_settings_file")
+        return self
+
+
+class RolesSpec(_Model):
+    """Column roles for an analysis-ready table."""
+
+    unit_id: str
+    treatment: str
+    outcomes: list[str] = Field(min_length=1)
+    covariates: list[str] = Field(min_length=1)
+    exposure: str | None = Field(None, description="Person-time column (years) for rate outcomes.")
+    cluster: str | None = None
+
+
+class MatchingSpec(_Model):
+    method: Literal["nearest"] = "nearest"
+    distance: Literal["logit_propensity", "propensity"] = "logit_propensity"
+    ratio: int = Field(1, ge=1, le=1)
+    replace: bool = False
+    caliper: float | None = Field(0.2, gt=0, description="In SDs of the distance; null for none.")
+    order: Literal["largest", "smallest", "random", "data"] = "largest"
+    covariates: list[str] | None = Field(None, description="Default: every covariate the cohort builds.")
+    smd_threshold: float = Field(0.1, gt=0)
+    variance_ratio_range: tuple[float, float] = (0.5, 2.0)
+
+
+class AnalysisSpec(_Model):
+    family: Literal["poisson", "negative_binomial"] = "poisson"
+    cluster: Literal["pair", "setting", "pair_and_setting", "none"] = "pair"
+    adjust_for: Literal["none", "matching_covariates"] = "none"
+    ci_level: float = Field(0.95, gt=0.5, lt=1)
+    naive_comparison: bool = True
+
+
+class SDCSpec(_Model):
+    """Disclosure control for every released count."""
+
+    regime: Literal["nhse_sde", "nhsd_hes", "opensafely", "custom"] = "nhse_sde"
+    min_count: int | None = Field(None, ge=0, description="Suppress counts below this (custom regime).")
+    round_to: int | None = Field(None, ge=1)
+    suppress_label: str = "<10"
+
+
+class Config(_Model):
+    evaluation: EvaluationSpec
+    data: DataSpec
+    cohort: CohortSpec | None = None
+    roles: RolesSpec | None = None
+    outcomes: list[OutcomeName] = Field(
+        default_factory=lambda: ["emergency_admissions", "ae_attendances", "elective_admissions"]
+    )
+    matching: MatchingSpec = MatchingSpec()
+    analysis: AnalysisSpec = AnalysisSpec()
+    sdc: SDCSpec = SDCSpec()
+
+    @field_validator("outcomes")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("outcomes are listed more than once")
+        return v
+
+    @model_validator(mode="after")
+    def _entry(self) -> Config:
+        if self.data.analysis_ready:
+            if self.roles is None:
+                raise ValueError("an analysis-ready 'data.table' needs a 'roles' section")
+            if self.cohort is not None:
+                raise ValueError("'cohort' applies to episode tables; remove it with 'data.table'")
+        else:
+            if self.cohort is None:
+                raise ValueError("episode tables need a 'cohort' section")
+            if self.roles is not None:
+                raise ValueError("'roles' applies to an analysis-ready 'data.table' only")
+        return self

@@ -1,0 +1,65 @@
+"""A small typed registry with "did you mean" errors.
+
+Estimators, matchers, balance statistics, outcome definitions and checks register here by
+name, so that configs can refer to them and users can add their own.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from impacteval.exceptions import ConfigError
+
+T = TypeVar("T")
+
+
+def suggest(name: str, choices: list[str]) -> str | None:
+    """Return the closest of ``choices`` to ``name``, or None if nothing is close."""
+    matches = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+class Registry(Generic[T]):
+    """Name -> component mapping for one kind of component (e.g. ``"estimator"``)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str, item: T, *, overwrite: bool = False) -> T:
+        if not overwrite and name in self._items:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._items[name] = item
+        return item
+
+    def decorator(self, name: str) -> Callable[[T], T]:
+        def wrap(item: T) -> T:
+            return self.register(name, item)
+
+        return wrap
+
+    def get(self, name: str, *, where: str | None = None) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            close = suggest(name, sorted(self._items))
+            hint = f"did you mean {close!r}?" if close else None
+            raise ConfigError(
+                f"unknown {self.kind} {name!r}; known: {', '.join(sorted(self._items))}",
+                where=where,
+                hint=hint,
+            ) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,1 +1,5 @@
-"""impacteval.estimators"""
+"""Estimators, one module per design family; each registers itself by name."""
+
+from impacteval.estimators.base import ESTIMATORS, Estimator, register_estimator
+
+__all__ = ["ESTIMATORS", "Estimator", "register_estimator"]

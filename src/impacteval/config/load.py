@@ -71,11 +71,9 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
         updates["cohort"] = cfg.cohort.model_copy(
             update={"treated_settings_file": fix(cfg.cohort.treated_settings_file)}
         )
-    if not cfg.evaluation.output_dir.is_absolute():
-        updates["evaluation"] = cfg.evaluation.model_copy(
-            update={"output_dir": Path.cwd() / cfg.evaluation.output_dir}
-        )
-    return cfg.model_copy(update=updates)
+    resolved = cfg.model_copy(update=updates)
+    resolved._source_dir = base
+    return resolved
 
 
 def parse_config(raw: Any, *, source: str = "config", base_dir: Path | None = None) -> Config:

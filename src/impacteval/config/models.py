@@ -11,7 +11,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 CONTRACT_TABLES = ("persons", "apc_episodes", "ae_attendances", "op_appointments", "deaths")
 OPTIONAL_TABLES = ("settings",)
@@ -38,7 +40,9 @@ class EvaluationSpec(_Model):
     design: Literal["matched_cohort"] = "matched_cohort"
     estimand: Literal["ATT"] = "ATT"
     seed: int = Field(2017, ge=0, description="Seed for every random step (matching order, bootstrap).")
-    output_dir: Path = Field(Path("outputs"), description="Outputs go to OUTPUT_DIR/<id>/.")
+    output_dir: Path = Field(
+        Path("outputs"), description="Outputs go to OUTPUT_DIR/<id>/ (relative to the working directory)."
+    )
 
 
 class InvalidRowPolicy(_Model):
@@ -155,6 +159,10 @@ class SDCSpec(_Model):
 
 
 class Config(_Model):
+    """The whole evaluation. Paths are absolute after :func:`load_config`."""
+
+    _source_dir: Path | None = PrivateAttr(default=None)
+
     evaluation: EvaluationSpec
     data: DataSpec
     cohort: CohortSpec | None = None
@@ -186,3 +194,34 @@ class Config(_Model):
             if self.roles is not None:
                 raise ValueError("'roles' applies to an analysis-ready 'data.table' only")
         return self
+
+    @property
+    def source_dir(self) -> Path | None:
+        """Folder of the YAML file the config came from (None if built in code)."""
+        return self._source_dir
+
+    def releasable_dump(self) -> dict[str, Any]:
+        """The config as JSON types with paths relative to the config's folder.
+
+        Used in results.json and the report so that outputs carry no absolute paths
+        (and are byte-identical wherever the project is checked out).
+        """
+        import os
+
+        dumped = self.model_dump(mode="json")
+        base = self._source_dir
+
+        def rel(value: Any) -> Any:
+            if isinstance(value, str) and os.path.isabs(value):
+                if base is not None:
+                    try:
+                        return os.path.relpath(value, base)
+                    except ValueError:  # different drive on Windows
+                        return os.path.basename(value)
+                return os.path.basename(value)
+            return value
+
+        for section in ("data", "cohort", "evaluation"):
+            if isinstance(dumped.get(section), dict):
+                dumped[section] = {k: rel(v) for k, v in dumped[section].items()}
+        return dumped

@@ -1,0 +1,303 @@
+"""Stages 5-6 on an analysis-ready, person-level table: match, check balance, estimate.
+
+Shared by both entry points: the episode-table pipeline (after the cohort stage) and a
+user's own analysis-ready table (``data: {table: ...}`` plus ``roles``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from impacteval.config.models import AnalysisSpec, MatchingSpec
+from impacteval.exceptions import DesignError, SchemaError
+from impacteval.results import EffectEstimate
+
+SUBCLASS = "subclass"
+WEIGHT = "match_weight"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisOutput:
+    """What stages 5-6 produce (consumed by the report via EvaluationResult)."""
+
+    estimates: tuple[EffectEstimate, ...]
+    balance: pd.DataFrame
+    table_one: pd.DataFrame
+    outcome_summary: pd.DataFrame
+    diagnostics: Mapping[str, Any]
+    figures: Mapping[str, Any]
+    figure_data: Mapping[str, pd.DataFrame]
+    matched: pd.DataFrame = field(repr=False)
+
+
+def check_analysis_table(
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    unit_id: str,
+    treatment: str,
+    outcomes: Sequence[str],
+    covariates: Sequence[str],
+    exposure: str | None,
+    extra: Sequence[str] = (),
+) -> None:
+    """Check roles exist and have usable types; errors name the column, never values."""
+    needed = [unit_id, treatment, *outcomes, *covariates, *([exposure] if exposure else []), *extra]
+    missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"missing column(s): {', '.join(missing)}",
+            where=source,
+            hint="check the names under 'roles' against the table's header",
+        )
+    if frame[unit_id].duplicated().any():
+        n = int(frame[unit_id].duplicated().sum())
+        raise SchemaError(f"{n} duplicated unit ids", where=f"{source}.{unit_id}",
+                          hint="the table must have one row per unit")
+    t = frame[treatment]
+    if not pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t):
+        raise SchemaError("treatment must be 0/1 or true/false", where=f"{source}.{treatment}")
+    bad = int((~t.isin([0, 1, True, False])).sum())
+    if bad:
+        raise SchemaError(f"{bad} rows are not 0/1", where=f"{source}.{treatment}",
+                          hint="code the treatment column as 1 = treated, 0 = comparison")
+    for col in [*outcomes, *covariates, *([exposure] if exposure else [])]:
+        s = frame[col]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            raise SchemaError("must be numeric", where=f"{source}.{col}",
+                              hint="encode categories as 0/1 indicator columns")
+        n_missing = int(s.isna().sum())
+        if n_missing:
+            raise SchemaError(f"{n_missing} missing values", where=f"{source}.{col}",
+                              hint="impute or drop these rows before the analysis")
+    for col in outcomes:
+        n_neg = int((frame[col] < 0).sum())
+        if n_neg:
+            raise SchemaError(f"{n_neg} negative counts", where=f"{source}.{col}")
+    if exposure:
+        n_bad = int((frame[exposure] <= 0).sum())
+        if n_bad:
+            raise SchemaError(f"{n_bad} rows with exposure <= 0", where=f"{source}.{exposure}",
+                              hint="drop rows with no time at risk")
+
+
+def _arm_sizes(treated: np.ndarray) -> tuple[int, int]:
+    return int(treated.sum()), int((~treated).sum())
+
+
+def analyse(
+    frame: pd.DataFrame,
+    *,
+    unit_id: str,
+    treatment: str,
+    outcomes: Sequence[str],
+    covariates: Sequence[str],
+    exposure: str | None,
+    setting: str | None,
+    matching: MatchingSpec,
+    analysis: AnalysisSpec,
+    seed: int,
+    labels: Mapping[str, str] | None = None,
+) -> AnalysisOutput:
+    """Propensity-score matching, balance and rate ratios for each outcome.
+
+    Parameters
+    ----------
+    frame
+        One row per unit; never modified.
+    setting
+        Column of a higher-level cluster (e.g. care home), used when
+        ``analysis.cluster`` asks for it.
+    """
+    from impacteval.estimators.regression import MatchedRateRatio
+    from impacteval.matching import (
+        PropensityModel,
+        balance_table,
+        love_plot,
+        nearest_neighbour_match,
+        overlap_plot,
+    )
+
+    labels = dict(labels or {})
+    treated = frame[treatment].astype(bool).to_numpy()
+    n_t, n_c = _arm_sizes(treated)
+    if n_t == 0 or n_c == 0:
+        arm = "treated" if n_t == 0 else "comparison"
+        raise DesignError(f"no {arm} units in the analysis table", where="analysis",
+                          hint="check the cohort filters or the treatment column")
+
+    chosen = list(matching.covariates) if matching.covariates else list(covariates)
+    unknown = [c for c in chosen if c not in covariates]
+    if unknown:
+        raise DesignError(f"matching covariate(s) not built: {', '.join(unknown)}",
+                          where="matching.covariates", hint=f"choose from: {', '.join(covariates)}")
+    X = frame[chosen].astype(float)
+    constant = [c for c in chosen if X[c].nunique() <= 1]
+    ps_covariates = [c for c in chosen if c not in constant]
+    if not ps_covariates:
+        raise DesignError("every matching covariate is constant", where="matching.covariates")
+
+    rng = np.random.default_rng(seed)
+    fitted = PropensityModel().fit(X[ps_covariates], treated)
+    distance = fitted.logit if matching.distance == "logit_propensity" else fitted.propensity
+    match = nearest_neighbour_match(
+        np.asarray(distance), treated, ratio=matching.ratio, replace=matching.replace,
+        caliper=matching.caliper, order=matching.order, rng=rng,
+    )
+    weights = np.asarray(match.weights, dtype=float)
+    in_match = weights > 0
+
+    before = balance_table(X, treated)
+    after = balance_table(X[in_match], treated[in_match], weights=weights[in_match])
+    balance = _combine_balance(before, after, labels)
+
+    # one row per matched unit; subclass from the pairs table (controls reused under
+    # replacement keep the subclass of their first pair: clustering then uses it)
+    matched = frame.loc[in_match].copy()
+    matched[WEIGHT] = weights[in_match]
+    subclass = np.full(len(frame), -1, dtype=np.int64)
+    pairs = match.pairs
+    subclass[pairs["control_index"].to_numpy()[::-1]] = pairs["subclass"].to_numpy()[::-1]
+    subclass[pairs["treated_index"].to_numpy()] = pairs["subclass"].to_numpy()
+    matched[SUBCLASS] = subclass[in_match]
+    matched["propensity"] = np.asarray(fitted.propensity)[in_match]
+
+    clusters_matched = _clusters(analysis.cluster, setting, matched=True)
+    clusters_naive = _clusters(analysis.cluster, setting, matched=False)
+    adjust = list(ps_covariates) if analysis.adjust_for == "matching_covariates" else []
+    exposure_col = exposure or "_unit_exposure"
+    data_all = frame if exposure else frame.assign(_unit_exposure=1.0)
+    data_matched = matched if exposure else matched.assign(_unit_exposure=1.0)
+
+    estimator = MatchedRateRatio(family=analysis.family, ci_level=analysis.ci_level)
+    estimates: list[EffectEstimate] = []
+    for outcome in outcomes:
+        est = estimator.fit(
+            data_matched, outcome=outcome, treatment=treatment, exposure=exposure_col,
+            weights=WEIGHT, clusters=clusters_matched, covariates=adjust,
+        )
+        estimates.append(_relabel(est, "matched", labels.get(outcome, outcome)))
+        if analysis.naive_comparison:
+            naive = estimator.fit(
+                data_all, outcome=outcome, treatment=treatment, exposure=exposure_col,
+                weights=None, clusters=clusters_naive, covariates=(),
+            )
+            estimates.append(_relabel(naive, "naive", labels.get(outcome, outcome)))
+
+    summary = _outcome_summary(frame, matched, treatment, outcomes, exposure)
+    n_discarded = int(np.asarray(match.discarded).sum())
+    max_after = float(balance["smd_after"].abs().max())
+    diagnostics: dict[str, Any] = {
+        "n_treated_before": n_t,
+        "n_control_before": n_c,
+        "n_treated_matched": int((treated & in_match).sum()),
+        "n_control_matched": int((~treated & in_match).sum()),
+        "n_treated_discarded": n_discarded,
+        "max_abs_smd_before": float(balance["smd_before"].abs().max()),
+        "max_abs_smd_after": max_after,
+        "smd_threshold": matching.smd_threshold,
+        "covariates_over_smd_threshold": balance.loc[
+            balance["smd_after"].abs() > matching.smd_threshold, "covariate"].tolist(),
+        "variance_ratio_range": list(matching.variance_ratio_range),
+        "covariates_outside_variance_ratio": _vr_outside(balance, matching.variance_ratio_range),
+        "constant_covariates_dropped": constant,
+        "propensity_covariates": ps_covariates,
+        "propensity_coefficients": {k: float(v) for k, v in fitted.coef.items()},
+    }
+    figures = {
+        "love_plot": love_plot(before.assign(covariate=before["covariate"].map(lambda c: labels.get(c, c))),
+                               after.assign(covariate=after["covariate"].map(lambda c: labels.get(c, c))),
+                               threshold=matching.smd_threshold),
+        "propensity_overlap": overlap_plot(np.asarray(fitted.propensity), treated),
+    }
+    figure_data = {"love_plot": balance[["covariate", "label", "smd_before", "smd_after"]]}
+    return AnalysisOutput(
+        estimates=tuple(estimates), balance=balance, table_one=_table_one(balance, n_t, n_c, diagnostics),
+        outcome_summary=summary, diagnostics=diagnostics, figures=figures,
+        figure_data=figure_data, matched=matched,
+    )
+
+
+def _clusters(kind: str, setting: str | None, *, matched: bool) -> list[str] | None:
+    wanted: list[str] = []
+    if matched and kind in ("pair", "pair_and_setting"):
+        wanted.append(SUBCLASS)
+    if kind in ("setting", "pair_and_setting"):
+        if setting is None:
+            raise DesignError("clustering on setting needs a setting column", where="analysis.cluster",
+                              hint="set roles.cluster, or use cluster: pair")
+        wanted.append(setting)
+    return wanted or None
+
+
+def _relabel(est: EffectEstimate, sample: str, label: str) -> EffectEstimate:
+    from dataclasses import replace
+
+    details = dict(est.details)
+    details["sample"] = sample
+    return replace(est, estimator=f"{est.estimator}:{sample}", label=label, details=details)
+
+
+def _vr_outside(balance: pd.DataFrame, rng: tuple[float, float]) -> list[str]:
+    vr = balance["variance_ratio_after"]
+    mask = vr.notna() & ((vr < rng[0]) | (vr > rng[1]))
+    return balance.loc[mask, "covariate"].tolist()
+
+
+def _combine_balance(before: pd.DataFrame, after: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
+    b = before.set_index("covariate")
+    a = after.set_index("covariate")
+    out = pd.DataFrame({
+        "covariate": b.index,
+        "label": [labels.get(c, c) for c in b.index],
+        "mean_treated_before": b["mean_treated"].to_numpy(),
+        "mean_control_before": b["mean_control"].to_numpy(),
+        "mean_treated_after": a.loc[b.index, "mean_treated"].to_numpy(),
+        "mean_control_after": a.loc[b.index, "mean_control"].to_numpy(),
+        "smd_before": b["smd"].to_numpy(),
+        "smd_after": a.loc[b.index, "smd"].to_numpy(),
+        "variance_ratio_before": b["variance_ratio"].to_numpy(),
+        "variance_ratio_after": a.loc[b.index, "variance_ratio"].to_numpy(),
+        "ecdf_max_after": a.loc[b.index, "ecdf_max"].to_numpy(),
+        "ks_after": a.loc[b.index, "ks"].to_numpy(),
+    })
+    return out.reset_index(drop=True)
+
+
+def _table_one(balance: pd.DataFrame, n_t: int, n_c: int, diag: Mapping[str, Any]) -> pd.DataFrame:
+    rows = [{
+        "covariate": "n", "label": "Number of people", "statistic": "count",
+        "treated_before": n_t, "control_before": n_c,
+        "treated_after": diag["n_treated_matched"], "control_after": diag["n_control_matched"],
+    }]
+    for r in balance.itertuples(index=False):
+        rows.append({
+            "covariate": r.covariate, "label": r.label, "statistic": "mean",
+            "treated_before": r.mean_treated_before, "control_before": r.mean_control_before,
+            "treated_after": r.mean_treated_after, "control_after": r.mean_control_after,
+        })
+    return pd.DataFrame(rows)
+
+
+def _outcome_summary(frame: pd.DataFrame, matched: pd.DataFrame, treatment: str,
+                     outcomes: Sequence[str], exposure: str | None) -> pd.DataFrame:
+    rows = []
+    for sample, df in (("all", frame), ("matched", matched)):
+        arm_mask = df[treatment].astype(bool)
+        for arm, mask in (("treated", arm_mask), ("control", ~arm_mask)):
+            sub = df.loc[mask]
+            py = float(sub[exposure].sum()) if exposure else float(len(sub))
+            for outcome in outcomes:
+                events = float(sub[outcome].sum())
+                rows.append({
+                    "outcome": outcome, "sample": sample, "arm": arm,
+                    "n_persons": len(sub), "events": events,
+                    "person_years": py,
+                    "rate_per_1000_py": 1000.0 * events / py if py > 0 else float("nan"),
+                })
+    return pd.DataFrame(rows)

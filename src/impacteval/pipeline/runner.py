@@ -1,0 +1,191 @@
+"""The stage runner: validate everything first, then run stages 1-8, then write atomically."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from impacteval.config import Config, load_config
+from impacteval.config.models import CONTRACT_TABLES
+from impacteval.exceptions import ConfigError, DesignError, SchemaError
+from impacteval.pipeline.analysis import analyse, check_analysis_table
+from impacteval.pipeline.manifest import build_manifest
+from impacteval.pipeline.progress import StageProgress
+from impacteval.results import EvaluationResult
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Where the outputs went and the in-memory result."""
+
+    out_dir: Path
+    result: EvaluationResult
+
+
+def _as_config(config: Config | str | Path) -> Config:
+    return config if isinstance(config, Config) else load_config(config)
+
+
+def _input_paths(cfg: Config) -> dict[str, Path]:
+    names = ("table",) if cfg.data.analysis_ready else (*CONTRACT_TABLES, "settings")
+    return {n: getattr(cfg.data, n) for n in names if getattr(cfg.data, n) is not None}
+
+
+def _check_config_against_world(cfg: Config) -> None:
+    """Checks that need no data: files exist, dates are coherent."""
+    for name, path in _input_paths(cfg).items():
+        if not path.is_file():
+            raise ConfigError("input file not found", where=f"data.{name}",
+                              hint="check the path (relative paths are relative to the config file)")
+    if cfg.cohort is not None:
+        if cfg.cohort.treated_settings_file is not None and not cfg.cohort.treated_settings_file.is_file():
+            raise ConfigError("file not found", where="cohort.treated_settings_file",
+                              hint="check the path (relative to the config file)")
+        assert cfg.data.data_cut is not None
+        if cfg.cohort.index_window[0] > cfg.data.data_cut:
+            raise DesignError("the index window starts after the data cut: no follow-up is possible",
+                              where="cohort.index_window", hint="move the window before data.data_cut")
+        if "settings" not in _input_paths(cfg):
+            raise ConfigError("the care-home cohort needs the 'settings' table", where="data.settings",
+                              hint="add data.settings: path/to/settings.parquet")
+
+
+def _connect(cfg: Config) -> Any:
+    from impacteval.engine import connect
+
+    return connect(cfg.data.engine, memory_limit=cfg.data.memory_limit)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise SchemaError("could not read the table", where=str(path.name),
+                          hint="is it valid Parquet or CSV?") from exc
+    raise ConfigError("unsupported file type", where="data.table", hint="use .parquet or .csv")
+
+
+def validate(config: Config | str | Path) -> dict[str, Any]:
+    """Check the config and the inputs without running the analysis.
+
+    Returns a small summary (inputs checked); raises an ImpactEvalError on any problem.
+    """
+    cfg = _as_config(config)
+    _check_config_against_world(cfg)
+    if cfg.data.analysis_ready:
+        assert cfg.data.table is not None and cfg.roles is not None
+        frame = _read_table(cfg.data.table)
+        r = cfg.roles
+        check_analysis_table(frame, source=f"data.table ({cfg.data.table.name})", unit_id=r.unit_id,
+                             treatment=r.treatment, outcomes=r.outcomes, covariates=r.covariates,
+                             exposure=r.exposure, extra=[r.cluster] if r.cluster else [])
+        return {"entry": "analysis_ready", "rows": len(frame)}
+    from impacteval.data.ingest import validate_inputs
+
+    con = _connect(cfg)
+    validate_inputs(cfg.data, con)
+    return {"entry": "episode_tables", "tables": sorted(_input_paths(cfg))}
+
+
+def _load_truth(cfg: Config) -> dict[str, Any] | None:
+    anchor = cfg.data.persons or cfg.data.table
+    if anchor is None:
+        return None
+    path = anchor.parent / "truth.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
+    """Run the whole evaluation and write its outputs.
+
+    Parameters
+    ----------
+    config
+        A :class:`Config` or the path of a YAML file.
+    progress
+        Show stage progress on stderr.
+
+    Returns
+    -------
+    RunOutcome
+        The output folder and the in-memory :class:`EvaluationResult`.
+    """
+    cfg = _as_config(config)
+    seed = cfg.evaluation.seed
+    episode = not cfg.data.analysis_ready
+    bar = StageProgress(total=7 if episode else 3, enabled=progress)
+
+    with bar.stage("validate", "validate config and inputs"):
+        if episode:  # ingest validates the tables themselves, before anything is written
+            _check_config_against_world(cfg)
+        else:
+            validate(cfg)
+
+    ingest_report = linkage_report = None
+    attrition: pd.DataFrame
+    if episode:
+        from impacteval.cohort import build_cohort
+        from impacteval.data.ingest import ingest
+        from impacteval.derive import derive_events, diagnoses
+        from impacteval.linkage import link
+
+        assert cfg.cohort is not None and cfg.data.data_cut is not None
+        con = _connect(cfg)
+        with bar.stage("ingest", "ingest and clean episode tables"):
+            ingested = ingest(cfg.data, con)
+            ingest_report = ingested.report
+        with bar.stage("link", "link datasets on the pseudonymised key"):
+            linked = link(ingested.tables)
+            linkage_report = linked.report
+        with bar.stage("derive", "derive spells and events"):
+            events = derive_events(linked.tables, data_cut=cfg.data.data_cut)
+            dx = diagnoses(linked.tables["apc_episodes"])
+        with bar.stage("cohort", "build cohort, covariates and outcomes"):
+            cohort = build_cohort(con, linked.tables, events, dx, cfg.cohort, list(cfg.outcomes),
+                                  cfg.data.data_cut)
+        frame, attrition = cohort.table, cohort.attrition
+        unit_id, treatment, exposure, setting = "person_id", "treated", cohort.exposure, "setting_id"
+        outcomes, covariates, labels = list(cfg.outcomes), list(cohort.covariates), dict(cohort.labels)
+    else:
+        assert cfg.roles is not None and cfg.data.table is not None
+        r = cfg.roles
+        frame = _read_table(cfg.data.table)
+        unit_id, treatment, exposure, setting = r.unit_id, r.treatment, r.exposure, r.cluster
+        outcomes, covariates, labels = list(r.outcomes), list(r.covariates), {}
+        t = frame[treatment].astype(bool)
+        attrition = pd.DataFrame([{"step": 1, "description": "Rows in the analysis-ready table",
+                                   "n_treated": int(t.sum()), "n_control": int((~t).sum())}])
+
+    with bar.stage("match", "match, check balance and estimate"):
+        out = analyse(frame, unit_id=unit_id, treatment=treatment, outcomes=outcomes,
+                      covariates=covariates, exposure=exposure, setting=setting,
+                      matching=cfg.matching, analysis=cfg.analysis, seed=seed, labels=labels)
+
+    result = EvaluationResult(
+        evaluation_id=cfg.evaluation.id, title=cfg.evaluation.title, design=cfg.evaluation.design,
+        config=cfg.releasable_dump(), estimates=out.estimates, balance=out.balance,
+        table_one=out.table_one, attrition=attrition, ingest_report=ingest_report,
+        linkage_report=linkage_report, outcome_summary=out.outcome_summary,
+        diagnostics=out.diagnostics, figures=out.figures, figure_data=out.figure_data,
+        private={"analysis_table": frame, "matched_cohort": out.matched}, truth=_load_truth(cfg),
+    )
+    out_dir = (Path.cwd() / cfg.evaluation.output_dir / cfg.evaluation.id
+               if not cfg.evaluation.output_dir.is_absolute()
+               else cfg.evaluation.output_dir / cfg.evaluation.id)
+    from impacteval.report import get_regime, write_outputs
+
+    with bar.stage("report", "apply disclosure control and write the report"):
+        manifest = build_manifest(config=result.config, inputs=_input_paths(cfg), seed=seed,
+                                  engine=cfg.data.engine if episode else "pandas",
+                                  timings=bar.timings)
+        written = write_outputs(result, out_dir, regime=get_regime(cfg.sdc), manifest=manifest)
+    return RunOutcome(out_dir=written, result=result)

@@ -1,0 +1,96 @@
+"""Ambulatory care sensitive conditions (ACSC): 19 conditions of the NHS Institute list.
+
+The list (``codelists/acsc.csv``; Purdy et al. 2010, NHS Institute Appendix A) is applied to the
+admission episode of each admission. Each code row belongs to a *rule* and says which field it
+looks at (``primary_diagnosis`` = ``DIAG_4_01``; ``secondary_diagnosis`` = ``DIAG_4_02`` ..;
+``any_diagnosis``; ``primary_procedure`` = ``OPERTN_4_01``; ``any_procedure``) and its role:
+
+* ``include``: the rule fires if any include row matches,
+* ``exclude``: ... unless an exclude row matches (e.g. cardiac procedures for heart failure,
+  sickle-cell ``D57`` for influenza/pneumonia),
+* ``require``: ... and, if the rule has require rows, one of them matches (acute bronchitis
+  ``J20`` counts only with a secondary COPD code).
+
+An admission is avoidable if any rule fires. All matching is by code prefix through equi-joins.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from impacteval.derive.codelists import load_codelist, match_prefixes
+
+_FIELDS = {
+    "primary_diagnosis": ("diagnosis", True, False),
+    "secondary_diagnosis": ("diagnosis", False, True),
+    "any_diagnosis": ("diagnosis", True, True),
+    "primary_procedure": ("procedure", True, False),
+    "any_procedure": ("procedure", True, True),
+}
+
+
+def _long_codes(episodes: ir.Table, key: str, prefix: str, kind: str, n_max: int) -> ir.Table | None:
+    cols = [f"{prefix}{i:02d}" for i in range(1, n_max + 1) if f"{prefix}{i:02d}" in episodes.columns]
+    if not cols:
+        return None
+    parts = [
+        episodes.select(
+            episodes[key].name(key),
+            kind=ibis.literal(kind),
+            primary=ibis.literal(i == 0),
+            code=episodes[c].cast("string").upper(),
+        )
+        for i, c in enumerate(cols)
+    ]
+    long = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    return long.filter(long.code.notnull())
+
+
+def acsc_conditions(episodes: ir.Table, key: str) -> ir.Table:
+    """ACSC conditions present in each admission episode.
+
+    Parameters
+    ----------
+    episodes
+        One row per admission episode: ``key`` plus ``DIAG_4_01..20`` and ``OPERTN_4_01..24``
+        (whichever exist; procedures are optional and, if absent, no procedure exclusion applies).
+    key
+        Column identifying the admission.
+
+    Returns
+    -------
+    ibis.Table
+        ``(key, category)``: one row per admission and ACSC condition it meets; admissions that
+        meet none are absent.
+    """
+    cl = load_codelist("acsc")
+    dx = _long_codes(episodes, key, "DIAG_4_", "diagnosis", 20)
+    px = _long_codes(episodes, key, "OPERTN_4_", "procedure", 24)
+    matched: list[ir.Table] = []
+    for field, (kind, primary_ok, secondary_ok) in _FIELDS.items():
+        source = dx if kind == "diagnosis" else px
+        rows = cl[cl["field"] == field]
+        if source is None or rows.empty:
+            continue
+        if primary_ok and not secondary_ok:
+            source = source.filter(source.primary)
+        elif secondary_ok and not primary_ok:
+            source = source.filter(~source.primary)
+        m = match_prefixes(source, "code", rows, columns=("rule", "role"))
+        matched.append(m.select(key, "rule", "role"))
+    if not matched:
+        raise ValueError("admission episodes have no DIAG_4_01.. columns")
+    hits = ibis.union(*matched, distinct=True)
+    per_rule = hits.group_by([key, "rule"]).aggregate(
+        inc=(hits.role == "include").any(),
+        exc=(hits.role == "exclude").any(),
+        req=(hits.role == "require").any(),
+    )
+    rules = cl[["rule", "category"]].drop_duplicates()
+    needs = set(cl.loc[cl["role"] == "require", "rule"])
+    rules = rules.assign(needs_require=rules["rule"].isin(needs)).reset_index(drop=True)
+    rt = ibis.memtable(rules)
+    j = per_rule.join(rt, per_rule.rule == rt.rule)
+    fired = j.filter(j.inc, ~j.exc, ~j.needs_require | j.req)
+    return fired.select(key, "category").distinct()

@@ -114,3 +114,9 @@ def test_json_schema_in_docs_is_current() -> None:
     """docs/config.schema.json is generated from the models (python -m impacteval.config.schema)."""
     committed = json.loads((REPO / "docs" / "config.schema.json").read_text())
     assert committed == Config.model_json_schema()
+
+
+def test_markdown_reference_in_docs_is_current() -> None:
+    from impacteval.config.schema import config_markdown
+
+    assert (REPO / "docs" / "reference" / "config.md").read_text() == config_markdown()

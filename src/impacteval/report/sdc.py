@@ -348,7 +348,8 @@ def apply_sdc(
     regime
         The disclosure regime.
     rate_columns
-        Derived columns to recompute from the released counts: ``{column: RateColumn}``.
+        Derived columns to (re)compute from the released counts: ``{column: RateColumn}``;
+        the column is created if the table does not have it yet.
     margins
         Totals released in the same table (:class:`RowTotal`, :class:`ColumnTotal`), used for
         secondary suppression.
@@ -383,7 +384,7 @@ def apply_sdc(
     """
     rate_columns = dict(rate_columns or {})
     counts = list(dict.fromkeys(count_columns))
-    missing = [c for c in [*counts, *rate_columns] if c not in df.columns]
+    missing = [c for c in counts if c not in df.columns]
     for rc in rate_columns.values():
         missing += [c for c in (rc.numerator, rc.denominator) if c not in df.columns]
     if missing:

@@ -1,0 +1,414 @@
+"""Released tables: the result records after disclosure control, ready to write and render.
+
+Each ``release_*`` function takes one record of an
+:class:`~impacteval.results.EvaluationResult` and returns a :class:`ReleasedTable`: the table
+after :func:`~impacteval.report.sdc.apply_sdc`, which of its columns hold counts (for
+``tables/_sdc.json`` and :func:`~impacteval.report.checks.check_outputs`) and the SDC log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from impacteval.exceptions import DisclosureError
+from impacteval.report.sdc import (
+    DisclosureRegime,
+    RateColumn,
+    RowTotal,
+    apply_sdc,
+    is_count_name,
+)
+from impacteval.results import EffectEstimate, EvaluationResult
+
+__all__ = [
+    "ReleasedTable",
+    "estimate_rows",
+    "is_naive",
+    "release_attrition",
+    "release_balance",
+    "release_estimates",
+    "release_figure_data",
+    "release_outcome_summary",
+    "release_report_counts",
+    "release_table_one",
+    "release_tables",
+]
+
+#: Column names that identify people or records; never released outside ``private/``.
+_IDENTIFIER_NAMES = frozenset(
+    {"person_id", "patient_id", "nhs_number", "token_person_id", "hesid", "encrypted_hesid"}
+)
+_SCORE_COLUMNS = ("logit", "propensity", "score", "distance", "ps")
+_TABLE_ONE_COLUMNS = ("treated_before", "control_before", "treated_after", "control_after")
+_TABLE_ONE_COUNT_STATS = ("n", "count")
+
+
+@dataclass(frozen=True)
+class ReleasedTable:
+    """A table after disclosure control.
+
+    Attributes
+    ----------
+    name
+        File stem (``tables/<name>.csv`` or ``figures/<name>.csv``).
+    frame
+        The released table; counts are numbers or the suppression label.
+    count_columns
+        Columns holding counts (checked by ``check_outputs``).
+    midpoint6_columns
+        Columns holding midpoint-6 rounded counts.
+    count_rows
+        If set, ``count_columns`` hold counts only in rows where ``frame[column]`` is one of
+        the listed values (Table 1: the ``n`` rows); other rows hold means or percentages.
+    log
+        The SDC log entries for this table.
+    """
+
+    name: str
+    frame: pd.DataFrame
+    count_columns: tuple[str, ...] = ()
+    midpoint6_columns: tuple[str, ...] = ()
+    count_rows: Mapping[str, tuple[str, ...]] | None = None
+    log: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+
+    def sdc_record(self) -> dict[str, Any]:
+        """The entry for this table in ``_sdc.json``."""
+        return {
+            "count_columns": list(self.count_columns),
+            "midpoint6_columns": list(self.midpoint6_columns),
+            "count_rows": (
+                {k: list(v) for k, v in self.count_rows.items()} if self.count_rows else None
+            ),
+        }
+
+
+def _reject_identifiers(df: pd.DataFrame, name: str) -> None:
+    bad = [c for c in df.columns if str(c).lower() in _IDENTIFIER_NAMES]
+    if bad:
+        raise DisclosureError(
+            f"table {name!r} has identifier column(s) {bad}; identifiers are never released",
+            where=f"report.{name}",
+            hint="put row-level artefacts in EvaluationResult.private",
+        )
+
+
+def _released(
+    name: str,
+    df: pd.DataFrame,
+    counts: Sequence[str],
+    regime: DisclosureRegime,
+    *,
+    rate_columns: Mapping[str, RateColumn] | None = None,
+    margins: Sequence[RowTotal] = (),
+) -> ReleasedTable:
+    _reject_identifiers(df, name)
+    safe, log = apply_sdc(
+        df, counts, regime, rate_columns=rate_columns, margins=margins, table=name
+    )
+    mp6 = tuple(c for c in safe.columns if str(c).endswith("_midpoint6"))
+    counts_left = tuple(c for c in counts if c in safe.columns)
+    return ReleasedTable(name, safe, counts_left, mp6, None, tuple(log))
+
+
+def release_attrition(attrition: pd.DataFrame, regime: DisclosureRegime) -> ReleasedTable:
+    """Participant flow (``step, description, n_treated, n_control[, n_total]``) after SDC.
+
+    When an ``n_total`` column is present it is treated as a released row total of
+    ``n_treated + n_control`` for secondary suppression.
+    """
+    counts = [c for c in attrition.columns if is_count_name(str(c))]
+    margins = []
+    if {"n_total", "n_treated", "n_control"} <= set(attrition.columns):
+        margins.append(RowTotal("n_total", ("n_treated", "n_control")))
+    return _released("attrition", attrition, counts, regime, margins=margins)
+
+
+def release_table_one(table_one: pd.DataFrame, regime: DisclosureRegime) -> ReleasedTable:
+    """Table 1 before and after matching, after SDC.
+
+    Rows with ``statistic`` ``n`` (or ``count``) are counts and are suppressed/rounded. A
+    ``percent`` row implies a count (``percent / 100 * n`` of its column): that count is
+    suppressed/rounded and the percentage recomputed from the rounded count and rounded ``n``.
+    A ``mean`` row is suppressed when its column's ``n`` is suppressed.
+    """
+    _reject_identifiers(table_one, "table_one")
+    value_cols = [c for c in _TABLE_ONE_COLUMNS if c in table_one.columns]
+    missing = {"covariate", "statistic"} - set(table_one.columns)
+    if missing or not value_cols:
+        raise DisclosureError(
+            "table_one needs columns covariate, statistic and at least one of "
+            f"{', '.join(_TABLE_ONE_COLUMNS)}",
+            where="report.table_one",
+        )
+    t1 = table_one.reset_index(drop=True)
+    stat = t1["statistic"].astype(str).str.lower()
+    is_n = stat.isin(_TABLE_ONE_COUNT_STATS).to_numpy()
+    is_pct = stat.isin(["percent", "%", "pct"]).to_numpy()
+    n_rows = np.flatnonzero(is_n)
+    out = t1.copy()
+    for c in value_cols:
+        out[c] = out[c].astype("object")
+    log: list[Mapping[str, Any]] = []
+    if len(n_rows) == 0:
+        raise DisclosureError(
+            "table_one has no 'n' row, so its percentages cannot be checked",
+            where="report.table_one",
+            hint="add a row with statistic 'n' holding the number of people per column",
+        )
+    n_row = int(n_rows[0])
+    safe_n = pd.DataFrame()
+    for r in n_rows:
+        safe_r, r_log = apply_sdc(
+            t1.loc[[int(r)], value_cols], value_cols, regime, table="table_one"
+        )
+        log += r_log
+        safe_n = safe_r if int(r) == n_row else safe_n
+        for c in value_cols:
+            out.at[int(r), c] = safe_r.at[0, c]
+    pct_idx = np.flatnonzero(is_pct)
+    if len(pct_idx):
+        frame: dict[str, Any] = {}
+        rates: dict[str, RateColumn] = {}
+        for c in value_cols:
+            pct = pd.to_numeric(t1.loc[pct_idx, c], errors="coerce").to_numpy(dtype=float)
+            n_c = float(t1.at[n_row, c])
+            frame[f"{c}__k"] = np.round(pct / 100.0 * n_c)
+            frame[f"{c}__n"] = np.full(len(pct_idx), n_c)
+            rates[f"{c}__pct"] = RateColumn(f"{c}__k", f"{c}__n", per=100.0, decimals=1)
+        counts = [k for k in frame]
+        safe_pct, pct_log = apply_sdc(
+            pd.DataFrame(frame), counts, regime, rate_columns=rates, table="table_one"
+        )
+        log += [
+            {**e, "column": str(e["column"]).split("__")[0]}
+            for e in pct_log
+            if not str(e["column"]).endswith("__n")
+        ]
+        for j, r in enumerate(pct_idx):
+            for c in value_cols:
+                out.at[int(r), c] = safe_pct.at[j, f"{c}__pct"]
+    other = np.flatnonzero(~is_n & ~is_pct)
+    for c in value_cols:
+        n_hidden = isinstance(safe_n.at[0, c], str)
+        for r in other:
+            v = t1.at[int(r), c]
+            out.at[int(r), c] = regime.label if n_hidden else _round_float(v, 2)
+    return ReleasedTable(
+        "table_one",
+        out,
+        tuple(value_cols),
+        (),
+        {"statistic": tuple(sorted(set(t1.loc[is_n, "statistic"].astype(str))))},
+        tuple(log),
+    )
+
+
+def _round_float(v: Any, decimals: int) -> Any:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return v
+    return None if np.isnan(x) else round(x, decimals)
+
+
+def release_balance(
+    balance: pd.DataFrame,
+    regime: DisclosureRegime,
+    *,
+    smd_threshold: float = 0.1,
+    variance_ratio_range: tuple[float, float] = (0.5, 2.0),
+) -> ReleasedTable:
+    """Balance table with pass/fail against the thresholds.
+
+    Balance statistics are not counts and are released as they are; a count column (by
+    name, e.g. ``n_treated``) would be controlled.
+
+    Adds ``smd_ok`` (``|smd_after| <= smd_threshold``) and, when ``variance_ratio_after`` is
+    present, ``variance_ratio_ok``.
+    """
+    _reject_identifiers(balance, "balance")
+    out = balance.copy()
+    if "smd_after" in out.columns:
+        smd = pd.to_numeric(out["smd_after"], errors="coerce")
+        out["smd_ok"] = (smd.abs() <= smd_threshold).where(smd.notna())
+    if "variance_ratio_after" in out.columns:
+        vr = pd.to_numeric(out["variance_ratio_after"], errors="coerce")
+        lo, hi = variance_ratio_range
+        out["variance_ratio_ok"] = ((vr >= lo) & (vr <= hi)).where(vr.notna())
+    counts = [c for c in out.columns if is_count_name(str(c))]
+    return _released("balance", out, counts, regime)
+
+
+def is_naive(estimate: EffectEstimate) -> bool:
+    """Whether an estimate is the unmatched (naive) comparison.
+
+    By convention ``details["sample"]`` is ``"matched"`` or ``"unmatched"``; a label or
+    estimator name containing ``naive`` or ``unmatched`` also marks it.
+    """
+    sample = str(estimate.details.get("sample", "")).lower()
+    text = f"{estimate.label} {estimate.estimator}".lower()
+    return sample in ("unmatched", "naive", "all") or "naive" in text or "unmatched" in text
+
+
+def _detail(details: Mapping[str, Any], *names: str) -> float | None:
+    for n in names:
+        if n in details and details[n] is not None:
+            try:
+                return float(details[n])
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def _abs_ci(details: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    for key in ("absolute_difference_per_1000_ci", "absolute_difference_ci"):
+        v = details.get(key)
+        if isinstance(v, Sequence) and not isinstance(v, str) and len(v) == 2:
+            return _detail({"a": v[0]}, "a"), _detail({"b": v[1]}, "b")
+    lo = _detail(
+        details, "absolute_difference_per_1000_ci_lower", "absolute_difference_ci_lower"
+    )
+    hi = _detail(
+        details, "absolute_difference_per_1000_ci_upper", "absolute_difference_ci_upper"
+    )
+    return lo, hi
+
+
+def estimate_rows(estimates: Sequence[EffectEstimate]) -> pd.DataFrame:
+    """One row per estimate with the headline fields the report shows (counts unrounded)."""
+    rows = []
+    for e in estimates:
+        lo, hi = _abs_ci(e.details)
+        rows.append(
+            {
+                "outcome": e.outcome,
+                "method": "naive (unmatched)" if is_naive(e) else "matched",
+                "label": e.label or e.estimator,
+                "design": e.design,
+                "estimator": e.estimator,
+                "estimand": e.estimand,
+                "scale": e.scale,
+                "estimate": e.estimate,
+                "std_error": e.std_error,
+                "ci_level": e.ci_level,
+                "ci_lower": e.ci_lower,
+                "ci_upper": e.ci_upper,
+                "p_value": e.p_value,
+                "n_treated": e.n_treated,
+                "n_control": e.n_control,
+                "absolute_difference_per_1000": _detail(
+                    e.details, "absolute_difference_per_1000", "absolute_difference"
+                ),
+                "absolute_difference_per_1000_ci_lower": lo,
+                "absolute_difference_per_1000_ci_upper": hi,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def release_estimates(
+    estimates: Sequence[EffectEstimate], regime: DisclosureRegime
+) -> ReleasedTable:
+    """The estimates table: model outputs exempt, ``n_treated``/``n_control`` controlled."""
+    return _released("estimates", estimate_rows(estimates), ["n_treated", "n_control"], regime)
+
+
+def release_outcome_summary(summary: pd.DataFrame, regime: DisclosureRegime) -> ReleasedTable:
+    """Crude counts and rates per arm after SDC.
+
+    ``n_persons`` and ``events`` are counts; ``rate_per_1000_py`` is recomputed from the
+    released ``events`` and ``person_years`` (person-years are shown to one decimal).
+    """
+    counts = [c for c in summary.columns if is_count_name(str(c))]
+    rates: dict[str, RateColumn] = {}
+    df = summary
+    if {"events", "person_years"} <= set(summary.columns):
+        df = summary.assign(person_years=pd.to_numeric(summary["person_years"]).round(1))
+        rates["rate_per_1000_py"] = RateColumn("events", "person_years", per=1000.0, decimals=1)
+    return _released("outcome_summary", df, counts, regime, rate_columns=rates)
+
+
+def release_report_counts(
+    name: str, report: pd.DataFrame, regime: DisclosureRegime
+) -> ReleasedTable:
+    """An ingest or linkage report (``table, measure, count``) after SDC."""
+    counts = [c for c in report.columns if is_count_name(str(c))]
+    return _released(name, report, counts, regime)
+
+
+def _bin_scores(df: pd.DataFrame, score: str, bins: int = 20) -> pd.DataFrame:
+    """Histogram counts per arm of a row-level score (so that no row-level data is released)."""
+    x = pd.to_numeric(df[score], errors="coerce").to_numpy(dtype=float)
+    t = pd.to_numeric(df["treated"], errors="coerce").to_numpy(dtype=float)
+    ok = ~np.isnan(x) & ~np.isnan(t)
+    x, t = x[ok], t[ok]
+    # Coarse edges (multiples of 0.5): the exact minimum and maximum would each describe one
+    # person.
+    lo, hi = (np.floor(x.min() * 2) / 2, np.ceil(x.max() * 2) / 2) if len(x) else (0.0, 1.0)
+    if hi <= lo:
+        hi = lo + 0.5
+    edges = np.linspace(lo, hi, bins + 1)
+    n_t, _ = np.histogram(x[t == 1], bins=edges)
+    n_c, _ = np.histogram(x[t == 0], bins=edges)
+    return pd.DataFrame(
+        {
+            "score": score,
+            "bin_lower": edges[:-1],
+            "bin_upper": edges[1:],
+            "n_treated": n_t,
+            "n_control": n_c,
+        }
+    )
+
+
+def release_figure_data(
+    name: str, df: pd.DataFrame, regime: DisclosureRegime
+) -> ReleasedTable:
+    """The data behind a figure after SDC.
+
+    Count columns are found by name (:func:`~impacteval.report.sdc.is_count_name`). A
+    row-level score table (a ``treated`` column and a score column such as ``logit`` or
+    ``propensity``, but no count column) is first reduced to histogram counts per arm.
+    """
+    counts = [c for c in df.columns if is_count_name(str(c))]
+    score = next((c for c in _SCORE_COLUMNS if c in df.columns), None)
+    if not counts and score is not None and "treated" in df.columns:
+        df = _bin_scores(df, score)
+        counts = ["n_treated", "n_control"]
+    return _released(name, df, counts, regime)
+
+
+def release_tables(
+    result: EvaluationResult, regime: DisclosureRegime
+) -> dict[str, ReleasedTable]:
+    """Every released table of a result, in report order (absent records are skipped)."""
+    matching = dict(result.config.get("matching") or {})
+    vr = matching.get("variance_ratio_range") or (0.5, 2.0)
+    tables = {
+        "attrition": release_attrition(result.attrition, regime),
+        "table_one": release_table_one(result.table_one, regime),
+        "balance": release_balance(
+            result.balance,
+            regime,
+            smd_threshold=float(matching.get("smd_threshold", 0.1)),
+            variance_ratio_range=(float(vr[0]), float(vr[1])),
+        ),
+        "estimates": release_estimates(result.estimates, regime),
+    }
+    if result.outcome_summary is not None:
+        tables["outcome_summary"] = release_outcome_summary(result.outcome_summary, regime)
+    if result.ingest_report is not None:
+        tables["ingest_report"] = release_report_counts(
+            "ingest_report", result.ingest_report, regime
+        )
+    if result.linkage_report is not None:
+        tables["linkage_report"] = release_report_counts(
+            "linkage_report", result.linkage_report, regime
+        )
+    return tables
+

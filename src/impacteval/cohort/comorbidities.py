@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import ibis
 import ibis.expr.types as ir
 
+from impacteval.derive.comorbidity import charlson, frailty_syndromes, hfrs
+
 SCORES = ("charlson", "frailty_syndromes", "hfrs")
-
-Scorer = Callable[[ir.Table, str], ir.Table]
-
-
-def _scorers() -> dict[str, Scorer]:
-    """The scoring functions of :mod:`impacteval.derive.comorbidity`, keyed by output column.
-
-    Imported lazily so that the cohort package imports without the derive stage's code lists.
-    """
-    from impacteval.derive import comorbidity
-
-    return {
-        "charlson": lambda dx, key: comorbidity.charlson(dx, key, weights="charlson_1987"),
-        "frailty_syndromes": lambda dx, key: comorbidity.frailty_syndromes(
-            dx, key, categories="iau6"
-        ),
-        "hfrs": lambda dx, key: comorbidity.hfrs(dx, key),
-    }
 
 
 def lookback_diagnoses(diagnoses: ir.Table, cohort: ir.Table, lookback_days: int) -> ir.Table:
@@ -49,9 +31,11 @@ def lookback_diagnoses(diagnoses: ir.Table, cohort: ir.Table, lookback_days: int
 def comorbidity_scores(diagnoses: ir.Table, cohort: ir.Table, lookback_days: int) -> ir.Table:
     """``charlson``, ``frailty_syndromes`` and ``hfrs`` per person of ``cohort``.
 
-    Each score is computed by the derive stage's function over the look-back diagnoses with
-    ``person_id`` as the key. Persons with no diagnosis in the look-back are absent from the
-    result (the caller fills them with 0).
+    Each score is computed by :mod:`impacteval.derive.comorbidity` over the look-back diagnoses
+    with ``person_id`` as the key: Charlson with the 1987 weights, frailty syndromes with the
+    six IAU categories, HFRS (computed at every age; Gilbert et al. validated it from 75).
+    Persons with no diagnosis in the look-back are absent from the result (the caller fills
+    them with 0).
 
     Returns
     -------
@@ -60,16 +44,19 @@ def comorbidity_scores(diagnoses: ir.Table, cohort: ir.Table, lookback_days: int
         look-back diagnosis).
     """
     dx = lookback_diagnoses(diagnoses, cohort, lookback_days)
-    scorers = _scorers()
-    keys = dx.select("person_id").distinct()
-    out = keys
+    scored_tables = {
+        "charlson": charlson(dx, "person_id", weights="charlson_1987"),
+        "frailty_syndromes": frailty_syndromes(dx, "person_id", categories="iau6"),
+        "hfrs": hfrs(dx, "person_id"),
+    }
+    out = dx.select("person_id").distinct()
     for name in SCORES:
-        scored = scorers[name](dx, "person_id")
+        scored = scored_tables[name]
         scored = scored.select(_sc_person=scored.person_id, **{f"_sc_{name}": scored[name]})
         out = out.left_join(scored, out.person_id == scored._sc_person).drop("_sc_person")
     return out.select(
         "person_id",
-        charlson=out["_sc_charlson"].cast("float64"),
+        charlson=out["_sc_charlson"].cast("int64"),
         frailty_syndromes=out["_sc_frailty_syndromes"].cast("int64"),
         hfrs=out["_sc_hfrs"].cast("float64"),
     )

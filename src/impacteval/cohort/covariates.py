@@ -55,7 +55,7 @@ PRIOR_COVARIATES: tuple[str, ...] = tuple(
 COVARIATES: tuple[str, ...] = (*BASE_COVARIATES, *PRIOR_COVARIATES, "index_year")
 
 #: Covariates held as ``float64``; all others are ``int64``.
-FLOAT_COVARIATES = frozenset({"imd_decile", "setting_beds", "charlson", "hfrs"})
+FLOAT_COVARIATES = frozenset({"imd_decile", "setting_beds", "hfrs"})
 
 FILL_RULES: dict[str, str] = {
     "female": "SEX not specified or not known counts as not female (0)",

@@ -33,6 +33,7 @@ __all__ = [
     "release_balance",
     "release_estimates",
     "release_figure_data",
+    "release_mapping",
     "release_outcome_summary",
     "release_report_counts",
     "release_table_one",
@@ -412,3 +413,32 @@ def release_tables(
         )
     return tables
 
+
+
+def release_mapping(
+    values: Mapping[str, Any], regime: DisclosureRegime, *, where: str = "diagnostics"
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A mapping (diagnostics, estimate details) with count-named numeric entries controlled.
+
+    Keys named like counts (:func:`~impacteval.report.sdc.is_count_name`) holding a number
+    are suppressed or rounded; nested mappings are handled the same way; everything else is
+    returned unchanged.
+    """
+    out: dict[str, Any] = {}
+    log: list[dict[str, Any]] = []
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            out[key], sub = release_mapping(value, regime, where=f"{where}.{key}")
+            log += sub
+        elif (
+            is_count_name(str(key))
+            and isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool)
+            and not np.isnan(float(value))
+        ):
+            safe, entry = apply_sdc(pd.DataFrame({"v": [float(value)]}), ["v"], regime, table=where)
+            log += [{**e, "column": str(key)} for e in entry]
+            out[key] = safe.at[0, "v"]
+        else:
+            out[key] = value
+    return out, log

@@ -1,0 +1,481 @@
+"""Render the report (HTML and Markdown) from released tables with Jinja2 templates.
+
+:func:`build_context` turns an :class:`~impacteval.results.EvaluationResult`, its released
+tables (after disclosure control) and the run manifest into a plain dict of display-ready
+values, organised by STROBE section. The templates only lay that dict out; all text is
+escaped (HTML autoescape; a Markdown filter for the Markdown report).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from impacteval.report.sdc import DisclosureRegime
+from impacteval.report.tables import ReleasedTable, is_naive
+from impacteval.results import EffectEstimate, EvaluationResult
+
+__all__ = [
+    "build_context",
+    "fmt_count",
+    "fmt_number",
+    "fmt_p",
+    "outcome_label",
+    "plain_summary",
+    "render_html",
+    "render_markdown",
+]
+
+_OUTCOME_LABELS = {
+    "emergency_admissions": "emergency admissions",
+    "avoidable_emergency_admissions": "avoidable emergency admissions",
+    "elective_admissions": "elective admissions",
+    "ae_attendances": "A&E attendances",
+    "op_attendances": "outpatient attendances",
+    "bed_days": "hospital bed days",
+    "deaths": "deaths",
+}
+
+#: STROBE items (von Elm et al. 2007) and the report section that addresses each.
+STROBE_ITEMS: tuple[tuple[str, str, str], ...] = (
+    ("1", "Title and abstract", "summary"),
+    ("4", "Study design", "methods"),
+    ("5", "Setting", "methods"),
+    ("6", "Participants (eligibility, matching criteria)", "methods"),
+    ("7", "Variables (outcomes, exposures, confounders)", "methods"),
+    ("8", "Data sources / measurement", "methods"),
+    ("12", "Statistical methods", "methods"),
+    ("13", "Participants (numbers at each stage, flow diagram)", "participants"),
+    ("14", "Descriptive data", "descriptive"),
+    ("15", "Outcome data", "outcomes"),
+    ("16", "Main results", "results"),
+    ("19", "Limitations", "limitations"),
+    ("22", "Funding / reproducibility", "reproducibility"),
+)
+
+
+def outcome_label(outcome: str) -> str:
+    """Readable name of an outcome (``ae_attendances`` -> ``A&E attendances``)."""
+    return _OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
+
+
+def fmt_count(value: Any) -> str:
+    """A released count with thousands separators; a suppression label as it is."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, str):
+        return value
+    return f"{int(value):,}"
+
+
+def fmt_number(value: Any, digits: int = 2) -> str:
+    """A number to ``digits`` decimals; text (labels) as it is; missing as a dash."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(x):
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def fmt_p(p: Any) -> str:
+    """A p-value: ``<0.001`` or three decimals."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "-"
+    return "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+
+
+def _pct(x: float) -> str:
+    return f"{abs(x):.0f}%"
+
+
+def _primary_outcome(result: EvaluationResult) -> str | None:
+    cfg = result.config
+    roles = cfg.get("roles") or {}
+    candidates = list(roles.get("outcomes") or cfg.get("outcomes") or [])
+    matched = [e.outcome for e in result.estimates if not is_naive(e)]
+    for o in candidates:
+        if o in matched:
+            return str(o)
+    return matched[0] if matched else None
+
+
+def plain_summary(estimate: EffectEstimate) -> dict[str, Any]:
+    """Plain-English statements of one (matched) estimate for commissioners.
+
+    Returns ``headline`` (relative change with its CI), ``absolute`` (difference per 1,000
+    person-years, if the estimate carries it), ``excludes_null`` and ``interpretation``.
+    """
+    label = outcome_label(estimate.outcome)
+    level = f"{estimate.ci_level * 100:g}%"
+    rr, lo, hi = estimate.estimate, estimate.ci_lower, estimate.ci_upper
+    if estimate.scale in ("rate_ratio", "risk_ratio", "odds_ratio"):
+        null = 1.0
+        change = (rr - 1.0) * 100
+        word = "fewer" if change < 0 else "more"
+        lo_c, hi_c = (lo - 1.0) * 100, (hi - 1.0) * 100
+        if hi_c < 0:
+            ci = f"{level} CI {_pct(hi_c)} to {_pct(lo_c)} fewer"
+        elif lo_c > 0:
+            ci = f"{level} CI {_pct(lo_c)} to {_pct(hi_c)} more"
+        else:
+            ci = f"{level} CI from {_pct(lo_c)} fewer to {_pct(hi_c)} more"
+        headline = f"an estimated {_pct(change)} {word} {label} ({ci})"
+        if estimate.scale == "odds_ratio":
+            headline = f"odds of {label} an estimated {_pct(change)} {'lower' if change < 0 else 'higher'} ({ci.replace('fewer', 'lower').replace('more', 'higher')})"
+    else:
+        null = 0.0
+        headline = (
+            f"an estimated difference of {fmt_number(rr)} in {label} "
+            f"({level} CI {fmt_number(lo)} to {fmt_number(hi)}; scale: {estimate.scale})"
+        )
+    excludes = bool(lo > null or hi < null)
+    absolute = None
+    d = estimate.details
+    diff = d.get("absolute_difference_per_1000")
+    if isinstance(diff, (int, float)) and not math.isnan(float(diff)):
+        a_lo = d.get("absolute_difference_per_1000_ci_lower")
+        a_hi = d.get("absolute_difference_per_1000_ci_upper")
+        word = "fewer" if diff < 0 else "more"
+        absolute = f"about {abs(float(diff)):,.0f} {word} {label} per 1,000 person-years"
+        if isinstance(a_lo, (int, float)) and isinstance(a_hi, (int, float)):
+            lo_a, hi_a = sorted((float(a_lo), float(a_hi)))
+            if hi_a < 0:
+                absolute += f" ({level} CI {-hi_a:,.0f} to {-lo_a:,.0f} fewer)"
+            elif lo_a > 0:
+                absolute += f" ({level} CI {lo_a:,.0f} to {hi_a:,.0f} more)"
+            else:
+                absolute += f" ({level} CI from {-lo_a:,.0f} fewer to {hi_a:,.0f} more)"
+    if excludes:
+        interpretation = (
+            f"The {level} confidence interval excludes no effect, so chance alone is an "
+            "unlikely explanation. This is an observational comparison: differences between "
+            "the groups that the data do not record may explain part of the estimate."
+        )
+    else:
+        interpretation = (
+            f"The {level} confidence interval includes no effect: the data are consistent with "
+            "no change, and with the effects at either end of the interval."
+        )
+    return {
+        "outcome": estimate.outcome,
+        "outcome_label": label,
+        "headline": headline,
+        "absolute": absolute,
+        "excludes_null": excludes,
+        "interpretation": interpretation,
+    }
+
+
+def _rows(table: ReleasedTable | None) -> list[dict[str, Any]]:
+    if table is None:
+        return []
+    return [dict(r) for r in table.frame.to_dict(orient="records")]
+
+
+def _report_value(rows: list[dict[str, Any]], table: str, measure: str) -> Any:
+    for r in rows:
+        if r.get("table") == table and r.get("measure") == measure:
+            return r.get("count")
+    return None
+
+
+def _methods(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
+             regime: DisclosureRegime) -> dict[str, Any]:
+    cfg = result.config
+    ingest = _rows(tables.get("ingest_report"))
+    sources = [
+        {"table": r["table"], "rows_read": fmt_count(r["count"])}
+        for r in ingest
+        if r.get("measure") == "rows_read"
+    ]
+    linkage_rows = _rows(tables.get("linkage_report"))
+    linkage = []
+    for t in dict.fromkeys(r["table"] for r in linkage_rows):
+        rec, lnk = _report_value(linkage_rows, t, "records"), _report_value(linkage_rows, t, "linked")
+        rate = "-"
+        if isinstance(rec, (int, float)) and isinstance(lnk, (int, float)) and rec > 0:
+            rate = f"{100.0 * lnk / rec:.1f}%"
+        linkage.append({"table": t, "records": fmt_count(rec), "linked": fmt_count(lnk),
+                        "rate": rate})
+    matching = dict(cfg.get("matching") or {})
+    analysis = dict(cfg.get("analysis") or {})
+    covariates = matching.get("covariates") or [
+        str(c) for c in result.balance.get("covariate", [])
+    ]
+    caliper = matching.get("caliper")
+    evaluation = dict(cfg.get("evaluation") or {})
+    cohort = dict(cfg.get("cohort") or {})
+    data = dict(cfg.get("data") or {})
+    outcomes = sorted({e.outcome for e in result.estimates})
+    return {
+        "sources": sources,
+        "linkage": linkage,
+        "entry": "analysis-ready table" if data.get("table") else "routine episode tables",
+        "data_cut": data.get("data_cut"),
+        "index_window": cohort.get("index_window"),
+        "control_areas": cohort.get("control_areas") or [],
+        "min_age": cohort.get("min_age"),
+        "estimand": evaluation.get("estimand", "ATT"),
+        "covariates": covariates,
+        "distance": str(matching.get("distance", "logit_propensity")).replace("_", " "),
+        "method": matching.get("method", "nearest"),
+        "ratio": matching.get("ratio", 1),
+        "replace": bool(matching.get("replace", False)),
+        "caliper": "none" if caliper is None else f"{caliper:g} standard deviations of the distance",
+        "order": matching.get("order"),
+        "smd_threshold": matching.get("smd_threshold", 0.1),
+        "variance_ratio_range": matching.get("variance_ratio_range", (0.5, 2.0)),
+        "family": str(analysis.get("family", "poisson")).replace("_", " "),
+        "cluster": str(analysis.get("cluster", "pair")).replace("_", " and "),
+        "adjust_for": str(analysis.get("adjust_for", "none")).replace("_", " "),
+        "ci_level": f"{float(analysis.get('ci_level', 0.95)) * 100:g}%",
+        "outcomes": [outcome_label(o) for o in outcomes],
+        "regime": {"name": regime.name, "description": regime.description,
+                   "label": regime.label, "source": regime.source},
+        "seed": evaluation.get("seed"),
+    }
+
+
+def _limitations(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
+                 diagnostics: Mapping[str, Any], n_suppressed: int) -> list[str]:
+    items: list[str] = []
+    bal = tables["balance"].frame
+    if "smd_ok" in bal:
+        bad = [str(c) for c, ok in zip(bal["covariate"], bal["smd_ok"]) if ok is False]
+        if bad:
+            items.append(
+                f"Residual imbalance after matching: {len(bad)} covariate(s) have a standardised "
+                f"mean difference above the threshold ({', '.join(bad)})."
+            )
+    if "variance_ratio_ok" in bal:
+        bad = [str(c) for c, ok in zip(bal["covariate"], bal["variance_ratio_ok"]) if ok is False]
+        if bad:
+            items.append(
+                f"Variance ratio outside the accepted range for {len(bad)} covariate(s) "
+                f"({', '.join(bad)})."
+            )
+    discarded = diagnostics.get("n_discarded_treated", diagnostics.get("n_discarded"))
+    if isinstance(discarded, str) or (isinstance(discarded, (int, float)) and discarded > 0):
+        how_many = (
+            f"A small number ({discarded}) of" if isinstance(discarded, str)
+            else fmt_count(discarded)
+        )
+        items.append(
+            f"{how_many} treated residents had no comparison resident within the caliper and "
+            "were excluded: the estimate describes the matched treated residents."
+        )
+    for w in diagnostics.get("warnings") or []:
+        items.append(str(w))
+    if n_suppressed:
+        items.append(
+            f"{n_suppressed} small number(s) were suppressed for disclosure control and are shown "
+            "as a label; other counts are rounded, so totals may not add up exactly."
+        )
+    items.append(
+        "This is an observational comparison. Matching balances the recorded characteristics "
+        "only; unmeasured differences (for example in frailty or family support) can bias the "
+        "estimate (unmeasured confounding)."
+    )
+    items.append(
+        "Regression to the mean: people often move into care after a crisis, when hospital use "
+        "is unusually high and tends to fall anyway. Comparing with matched residents who moved "
+        "at a similar point, on similar prior use, guards against this; simple before-and-after "
+        "comparisons do not."
+    )
+    return items
+
+
+def build_context(
+    result: EvaluationResult,
+    tables: Mapping[str, ReleasedTable],
+    regime: DisclosureRegime,
+    *,
+    manifest: Mapping[str, Any],
+    figures: Mapping[str, str],
+    diagnostics: Mapping[str, Any],
+    sdc_log: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """Everything the templates show, display-ready and already disclosure-controlled.
+
+    Parameters
+    ----------
+    result
+        The evaluation result (only its released parts and model estimates are shown).
+    tables
+        Released tables from :func:`~impacteval.report.tables.release_tables`.
+    regime
+        The disclosure regime applied.
+    manifest
+        The run manifest (config hash, seed, versions ...).
+    figures
+        Figure name -> base64-encoded PNG.
+    diagnostics
+        Diagnostics after disclosure control.
+    sdc_log
+        The combined SDC log.
+    """
+    primary = _primary_outcome(result)
+    matched = [e for e in result.estimates if not is_naive(e)]
+    summaries = [plain_summary(e) for e in matched if e.outcome == primary][:1]
+    summaries += [plain_summary(e) for e in matched if e.outcome != primary]
+    truth = dict((result.truth or {}).get("outcomes", {}))
+    est_rows = []
+    for r in _rows(tables["estimates"]):
+        t = truth.get(r["outcome"])
+        true_value = t.get("value") if isinstance(t, Mapping) and t.get("scale") == r["scale"] else None
+        est_rows.append(
+            {
+                "outcome": outcome_label(str(r["outcome"])),
+                "method": r["method"],
+                "scale": str(r["scale"]).replace("_", " "),
+                "estimate": fmt_number(r["estimate"]),
+                "ci": f"{fmt_number(r['ci_lower'])} to {fmt_number(r['ci_upper'])}",
+                "p": fmt_p(r["p_value"]),
+                "n_treated": fmt_count(r["n_treated"]),
+                "n_control": fmt_count(r["n_control"]),
+                "abs_diff": fmt_number(r["absolute_difference_per_1000"], 0),
+                "abs_ci": (
+                    f"{fmt_number(r['absolute_difference_per_1000_ci_lower'], 0)} to "
+                    f"{fmt_number(r['absolute_difference_per_1000_ci_upper'], 0)}"
+                    if r["absolute_difference_per_1000_ci_lower"] is not None
+                    and not _isnan(r["absolute_difference_per_1000_ci_lower"])
+                    else "-"
+                ),
+                "truth": fmt_number(true_value) if true_value is not None else "-",
+            }
+        )
+    table_one = []
+    for r in _rows(tables["table_one"]):
+        stat = str(r["statistic"])
+        fmt = fmt_count if stat.lower() in ("n", "count") else (lambda v: fmt_number(v, 1))
+        table_one.append(
+            {
+                "covariate": str(r["covariate"]).replace("_", " "),
+                "statistic": stat,
+                **{c: fmt(r.get(c)) for c in
+                   ("treated_before", "control_before", "treated_after", "control_after")},
+            }
+        )
+    balance = [
+        {
+            "covariate": str(r["covariate"]).replace("_", " "),
+            "smd_before": fmt_number(r.get("smd_before"), 3),
+            "smd_after": fmt_number(r.get("smd_after"), 3),
+            "vr_after": fmt_number(r.get("variance_ratio_after"), 2),
+            "ok": bool(r.get("smd_ok") is not False and r.get("variance_ratio_ok") is not False),
+        }
+        for r in _rows(tables["balance"])
+    ]
+    outcome_rows = [
+        {
+            "outcome": outcome_label(str(r.get("outcome", ""))),
+            "arm": r.get("arm", ""),
+            "sample": r.get("sample", ""),
+            "n_persons": fmt_count(r.get("n_persons")),
+            "events": fmt_count(r.get("events")),
+            "person_years": fmt_number(r.get("person_years"), 1),
+            "rate": fmt_number(r.get("rate_per_1000_py"), 1),
+        }
+        for r in _rows(tables.get("outcome_summary"))
+    ]
+    attrition = [
+        {
+            "step": r.get("step", ""),
+            "description": r.get("description", ""),
+            "n_treated": fmt_count(r.get("n_treated")),
+            "n_control": fmt_count(r.get("n_control")),
+        }
+        for r in _rows(tables["attrition"])
+    ]
+    n_suppressed = sum(
+        int(e["cells"]) for e in sdc_log
+        if e["action"] in ("primary_suppression", "secondary_suppression")
+    )
+    versions = manifest.get("versions") or {}
+    extra_figures = [
+        {"name": n, "title": n.replace("_", " "), "png": b64}
+        for n, b64 in figures.items()
+        if n not in ("flow", "love_plot", "propensity_overlap", "forest")
+    ]
+    return {
+        "title": result.title,
+        "evaluation_id": result.evaluation_id,
+        "design": result.design.replace("_", " "),
+        "primary_outcome": outcome_label(primary) if primary else None,
+        "summaries": summaries,
+        "methods": _methods(result, tables, regime),
+        "attrition": attrition,
+        "table_one": table_one,
+        "balance": balance,
+        "outcomes": outcome_rows,
+        "estimates": est_rows,
+        "has_truth": bool(truth),
+        "figures": dict(figures),
+        "extra_figures": extra_figures,
+        "limitations": _limitations(result, tables, diagnostics, n_suppressed),
+        "diagnostics": [
+            {"name": k, "value": fmt_number(v, 3) if not isinstance(v, (list, dict)) else str(v)}
+            for k, v in sorted(diagnostics.items())
+            if k != "warnings"
+        ],
+        "n_suppressed": n_suppressed,
+        "regime": {"name": regime.name, "label": regime.label,
+                   "description": regime.description},
+        "reproducibility": {
+            "config_hash": manifest.get("config_hash", "-"),
+            "seed": manifest.get("seed", result.config.get("evaluation", {}).get("seed", "-")),
+            "engine": manifest.get("engine", "-"),
+            "versions": [{"name": k, "version": str(v)} for k, v in sorted(versions.items())],
+        },
+        "strobe": [{"item": i, "topic": t, "section": s} for i, t, s in STROBE_ITEMS],
+    }
+
+
+def _isnan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+_TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _md_escape(value: Any) -> str:
+    """Escape text for a Markdown table cell or paragraph (pipes, newlines, HTML tags)."""
+    text = str(value)
+    text = text.replace("&", "&amp;") if _TAG_LIKE.search(text) else text
+    text = _TAG_LIKE.sub("&lt;", text)
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("impacteval.report", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = _md_escape
+    return env
+
+
+def render_html(context: Mapping[str, Any]) -> str:
+    """The self-contained HTML report (inline CSS, figures as base64 PNG)."""
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def render_markdown(context: Mapping[str, Any]) -> str:
+    """The Markdown report (figures referenced as ``figures/<name>.png``)."""
+    return _environment().get_template("report.md.j2").render(**context)

@@ -41,7 +41,7 @@ from impacteval.report.tables import (
 )
 from impacteval.results import EvaluationResult, jsonable
 
-__all__ = ["SCHEMA_VERSION", "SIGNIFICANT_DIGITS", "stable_json", "write_outputs"]
+__all__ = ["SCHEMA_VERSION", "SIGNIFICANT_DIGITS", "export_release", "stable_json", "write_outputs"]
 
 #: Version of the results.json layout (docs/results.schema.json).
 SCHEMA_VERSION = "1.0.0"
@@ -322,3 +322,25 @@ def write_outputs(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def export_release(out_dir: Path, release_dir: Path) -> Path:
+    """Copy an output folder to a release folder, leaving out ``private/``.
+
+    The copy is what an output checker reviews (``impacteval check-outputs RELEASE_DIR``).
+
+    Raises
+    ------
+    FileExistsError
+        ``release_dir`` exists already (never overwrite a release silently).
+    """
+    out_dir, release_dir = Path(out_dir), Path(release_dir)
+    shutil.copytree(out_dir, release_dir, ignore=_ignore_private(out_dir))
+    return release_dir
+
+
+def _ignore_private(root: Path) -> Any:
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {"private"} if Path(folder) == root and "private" in names else set()
+
+    return ignore

@@ -1,0 +1,110 @@
+"""Read one input table (Parquet or CSV) onto the engine, with the user's column renames.
+
+CSV files are read with every column as a string, so codes keep their leading zeros (``01``)
+and letters (``2A``); the loader casts them per the contract afterwards. Parquet keeps its own
+types and is cast the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import ibis
+from ibis.backends import BaseBackend
+
+from impacteval.data.contract import TableSchema
+from impacteval.exceptions import SchemaError
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
+
+
+def check_file(table: str, path: Path | None) -> Path:
+    """Return ``path`` if it names a readable Parquet or CSV file, else raise ``SchemaError``.
+
+    A directory is accepted for Parquet (a partitioned dataset, as Spark writes).
+    """
+    where = f"data.{table}"
+    if path is None:
+        raise SchemaError("no file given", where=where, hint=f"set data.{table} to a Parquet or CSV file")
+    path = Path(path)
+    if not path.exists():
+        raise SchemaError(
+            f"file not found: {path}", where=where,
+            hint="check the path (relative paths are relative to the config file's folder)",
+        )
+    name = path.name.lower()
+    if path.is_dir():
+        if not any(path.glob("*.parquet")):
+            raise SchemaError(f"folder {path} holds no *.parquet files", where=where,
+                              hint="point to a Parquet file, a folder of Parquet files or a CSV file")
+        return path
+    if not name.endswith(PARQUET_SUFFIXES + CSV_SUFFIXES):
+        raise SchemaError(
+            f"cannot tell the format of {path.name}", where=where,
+            hint="use a .parquet or .csv file (UTF-8, header row)",
+        )
+    return path
+
+
+def read_raw(con: BaseBackend, table: str, path: Path) -> ibis.Table:
+    """Read a file lazily onto ``con``: Parquet with its types, CSV with all columns as strings."""
+    name = path.name.lower()
+    backend = getattr(con, "name", "")
+    try:
+        if path.is_dir():
+            source = str(path / "*.parquet") if backend == "duckdb" else str(path)
+            return con.read_parquet(source)
+        if name.endswith(PARQUET_SUFFIXES):
+            return con.read_parquet(str(path))
+        delim = "\t" if name.endswith(".tsv") else ","
+        if backend == "duckdb":
+            return con.read_csv(str(path), all_varchar=True, header=True, delim=delim)
+        # Spark reads every column as a string unless asked to infer a schema.
+        return con.read_csv(str(path), header=True, inferSchema=False, sep=delim)
+    except Exception as exc:  # the engines raise their own IO/parser errors
+        raise SchemaError(
+            f"could not read {path.name} ({type(exc).__name__})", where=f"data.{table}",
+            hint="check the file is a valid Parquet file or a UTF-8 CSV with a header row",
+        ) from exc
+
+
+def apply_rename(raw: ibis.Table, table: str, rename: Mapping[str, str]) -> ibis.Table:
+    """Rename ``{their column: contract column}``; an unknown source column is an error."""
+    if not rename:
+        return raw
+    missing = [src for src in rename if src not in raw.columns]
+    if missing:
+        raise SchemaError(
+            f"data.rename.{table} names column(s) not in the file: {', '.join(sorted(missing))}",
+            where=f"data.{table}",
+            hint=f"the file has: {', '.join(raw.columns)}",
+        )
+    targets = list(rename.values())
+    clash = sorted({t for t in targets if targets.count(t) > 1}
+                   | {t for t in targets if t in raw.columns and t not in rename})
+    if clash:
+        raise SchemaError(
+            f"data.rename.{table} would create duplicate column(s): {', '.join(clash)}",
+            where=f"data.{table}", hint="rename each contract column from exactly one source column",
+        )
+    return raw.rename({new: old for old, new in rename.items()})
+
+
+def check_columns(raw: ibis.Table, schema: TableSchema, rename: Mapping[str, str]) -> None:
+    """Raise ``SchemaError`` naming every required contract column that is absent."""
+    missing = [c for c in schema.required if c not in raw.columns]
+    if not missing:
+        return
+    hint = (
+        f"add the column(s) or map yours in the config: data.rename.{schema.name}: "
+        f"{{<your column>: {missing[0]}}}"
+    )
+    if rename:
+        hint += f" (current renames: {', '.join(f'{k}->{v}' for k, v in rename.items())})"
+    raise SchemaError(
+        f"missing required column(s) {', '.join(missing)}; "
+        f"the table has {len(raw.columns)} column(s): {', '.join(raw.columns)}",
+        where=f"{schema.name}.{missing[0]}", hint=hint,
+    )

@@ -14,7 +14,8 @@ The three steps, in order:
    could be recovered by subtraction. Each total is a linear equation over the cells of the
    table; a suppressed cell is *recoverable* when it is determined by the system of equations
    given the released cells (checked exactly, by rank). While some suppressed cell is
-   recoverable, the smallest released cell of an equation that contains it is suppressed too.
+   recoverable, the smallest released part of an equation that contains a recoverable cell is
+   suppressed too (a total only when no part is left).
    The familiar rule "if exactly one cell of a group with a released total is suppressed,
    suppress the next smallest" is the one-equation case.
 3. **Rounding** of every released count to the nearest multiple of ``round_to`` (half up).
@@ -525,7 +526,11 @@ def _secondary_suppression(
     suppressed: set[Cell],
     values: Mapping[str, np.ndarray],
 ) -> set[Cell]:
-    """Suppress further cells until no suppressed cell is determined by the released totals."""
+    """Suppress further cells until no suppressed cell is determined by the released totals.
+
+    Greedy: among the equations that contain a recoverable cell, hide the smallest released
+    part (a total only when no part is left), then check again.
+    """
     if not equations or not suppressed:
         return set()
     hidden = set(suppressed)
@@ -534,41 +539,37 @@ def _secondary_suppression(
     for k, (total, parts) in enumerate(equations):
         for cell in (total, *parts):
             cells_in.setdefault(cell, []).append(k)
-    max_steps = len(cells_in) + 1
-    for _ in range(max_steps):
-        target = _first_recoverable(equations, hidden, cells_in)
-        if target is None:
+    for _ in range(len(cells_in) + 1):
+        exposed = _recoverable(equations, hidden, cells_in)
+        if not exposed:
             return added
-        candidates: list[tuple[int, float, int, str]] = []
-        for k in cells_in[target]:
+        candidates: set[tuple[int, float, int, str]] = set()
+        for k in sorted({k for cell in exposed for k in cells_in[cell]}):
             total, parts = equations[k]
             for cell in (*parts, total):
-                if cell in hidden:
-                    continue
                 x = values[cell[1]][cell[0]]
-                if np.isnan(x):
+                if cell in hidden or np.isnan(x):
                     continue
-                is_total = 1 if cell == total else 0
-                candidates.append((is_total, float(x), cell[0], cell[1]))
+                candidates.add((1 if cell == total else 0, float(x), cell[0], cell[1]))
         if not candidates:
-            return added  # every cell of every equation with `target` is hidden already
+            return added  # every cell of these equations is hidden already
         _, _, row, col = min(candidates)
         hidden.add((row, col))
         added.add((row, col))
     return added
 
 
-def _first_recoverable(
+def _recoverable(
     equations: list[tuple[Cell, list[Cell]]], hidden: set[Cell], cells_in: Mapping[Cell, list[int]]
-) -> Cell | None:
-    """The first hidden cell whose value the released totals determine, or None.
+) -> list[Cell]:
+    """Hidden cells whose values the released totals determine.
 
     The equations restricted to hidden cells form ``A x = b``; hidden cell ``i`` is determined
     exactly when the unit vector ``e_i`` lies in the row space of ``A``.
     """
     involved = sorted(c for c in hidden if c in cells_in)
     if not involved:
-        return None
+        return []
     index = {c: j for j, c in enumerate(involved)}
     rows = []
     for total, parts in equations:
@@ -581,12 +582,13 @@ def _first_recoverable(
         if row.any():
             rows.append(row)
     if not rows:
-        return None
+        return []
     a = np.vstack(rows)
     rank = np.linalg.matrix_rank(a)
+    found = []
     for cell in involved:
         e = np.zeros(len(involved))
         e[index[cell]] = 1.0
         if np.linalg.matrix_rank(np.vstack([a, e])) == rank:
-            return cell
-    return None
+            found.append(cell)
+    return found

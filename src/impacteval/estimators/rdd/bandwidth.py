@@ -32,10 +32,11 @@ from impacteval.estimators.rdd.local_poly import (
     Kernel,
     Side,
     Vce,
-    kernel_weights,
+    n_distinct,
     nn_residuals,
     plugin_residuals,
     sandwich_meat,
+    support,
     sym_inverse,
     vander,
 )
@@ -93,11 +94,16 @@ class _SideSelector:
         self.fuzzy = fuzzy
         self.n_cov = n_cov
         self._cache: dict[tuple[int, int], tuple[float, float, FloatArray]] = {}
+        self._nn_cache: dict[tuple[int, int], FloatArray] = {}
 
     def _residuals(self, sub: Side, r: FloatArray, w: FloatArray, inv_g: FloatArray,
-                   beta: FloatArray) -> FloatArray:
+                   beta: FloatArray, window: slice) -> FloatArray:
         if self.vce == "nn":
-            return nn_residuals(sub.x, sub.d, self.nnmatch)
+            # Nearest-neighbour residuals depend only on the window, not on the fit.
+            key = (window.start, window.stop)
+            if key not in self._nn_cache:
+                self._nn_cache[key] = nn_residuals(sub.x, sub.d, self.nnmatch)
+            return self._nn_cache[key]
         lev = None
         if self.vce in ("hc2", "hc3"):
             lev = np.einsum("ij,ij->i", r @ inv_g, r * w[:, None])
@@ -109,11 +115,9 @@ class _SideSelector:
         if key in self._cache:
             return self._cache[key]
         h_v = self.pilot
-        w_all = kernel_weights(self.side.x, h_v, self.kernel)
-        keep = w_all > 0
-        sub = self.side.subset(keep)
-        w = w_all[keep]
-        if np.unique(sub.x).shape[0] < o + 1:
+        window, w = support(self.side.x, h_v, self.kernel)
+        sub = self.side.subset(window)
+        if n_distinct(sub.x) < o + 1:
             out = (math.nan, math.nan, np.ones(1))
             self._cache[key] = out
             return out
@@ -139,7 +143,7 @@ class _SideSelector:
             tau_y = fact * float(s @ beta[nu])
             tau_t = fact * float(s_t @ beta[nu])
             s = s / tau_t - (tau_y / tau_t**2) * s_t
-        res = self._residuals(sub, r, w, inv_g, beta)
+        res = self._residuals(sub, r, w, inv_g, beta, window)
         meat = sandwich_meat(rw, res, s, sub.cluster, k_df=o + 1)
         v_v = float((inv_g @ meat @ inv_g)[nu, nu])
         v = rw.T @ (sub.x / h_v) ** (o + 1)
@@ -154,11 +158,9 @@ class _SideSelector:
         v_v, b_const, s = self._pilot_fit(o, nu)
         if not math.isfinite(v_v) or not (math.isfinite(h_b) and h_b > 0):
             return nan
-        w_all = kernel_weights(self.side.x, h_b, self.kernel)
-        keep = w_all > 0
-        sub = self.side.subset(keep)
-        w = w_all[keep]
-        if np.unique(sub.x).shape[0] < o_b + 1:
+        window, w = support(self.side.x, h_b, self.kernel)
+        sub = self.side.subset(window)
+        if n_distinct(sub.x) < o_b + 1:
             return nan
         r = vander(sub.x, o_b)
         rw = r * w[:, None]
@@ -166,7 +168,7 @@ class _SideSelector:
         beta = inv_g @ (rw.T @ sub.d)
         reg = 0.0
         if scale > 0:
-            res = self._residuals(sub, r, w, inv_g, beta)
+            res = self._residuals(sub, r, w, inv_g, beta, window)
             meat = sandwich_meat(rw, res, s, sub.cluster, k_df=o_b + 1)
             v_b = float((inv_g @ meat @ inv_g)[-1, -1])
             reg = 3.0 * b_const**2 * v_b
@@ -222,8 +224,8 @@ def select_bandwidths(
     use_t = fuzzy and bool(np.var(left.d[:, 1]) > 0 and np.var(right.d[:, 1]) > 0)
     sl = standardise(left, use_t)
     sr = standardise(right, use_t)
-    uniq_l = np.unique(sl.x)[::-1]
-    uniq_r = np.unique(sr.x)
+    uniq_l = sl.x[np.r_[sl.x[1:] != sl.x[:-1], True]][::-1]  # distinct, nearest first
+    uniq_r = sr.x[np.r_[True, sr.x[1:] != sr.x[:-1]]]
     m_total = uniq_l.shape[0] + uniq_r.shape[0]
 
     pilot = PILOT_CONSTANT[kernel] * spread * (m_total if adjust_mass_points else n) ** (-0.2)
@@ -284,5 +286,5 @@ def select_bandwidths(
 
 
 def distinct_share(x: NDArray[np.float64]) -> float:
-    """Share of observations that repeat an earlier value (``1 - distinct / n``)."""
-    return 1.0 - np.unique(x).shape[0] / x.shape[0]
+    """Share of observations that repeat an earlier value (``1 - distinct / n``; x sorted)."""
+    return 1.0 - n_distinct(x) / x.shape[0]

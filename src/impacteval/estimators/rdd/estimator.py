@@ -28,8 +28,9 @@ from impacteval.estimators.rdd.local_poly import (
     RDFit,
     Side,
     Vce,
-    kernel_weights,
+    n_distinct,
     rd_fit,
+    support,
 )
 from impacteval.exceptions import ConfigError, DesignError, ImpactEvalWarning, SchemaError
 from impacteval.results import EffectEstimate
@@ -211,7 +212,7 @@ class RegressionDiscontinuity:
             codes = codes_all[ok].astype(np.int64)
         values = values[ok]
         n_dropped = int((~ok).sum())
-        order = np.argsort(values[:, 1], kind="stable")
+        order = np.argsort(values[:, 1])
         values = values[order]
         if codes is not None:
             codes = codes[order]
@@ -228,7 +229,7 @@ class RegressionDiscontinuity:
             )
         q = self.q_order
         for label, mask in (("below", is_left), ("at or above", ~is_left)):
-            distinct = np.unique(x[mask]).shape[0]
+            distinct = n_distinct(x[mask])
             if distinct < q + 1:
                 raise DesignError(
                     f"only {distinct} distinct values of the running variable {label} the "
@@ -328,8 +329,8 @@ class RegressionDiscontinuity:
             ("below", prep.left, bws.h_left, bws.b_left),
             ("at or above", prep.right, bws.h_right, bws.b_right),
         ):
-            n_h = np.unique(side.x[kernel_weights(side.x, h, self.kernel) > 0]).shape[0]
-            n_b = np.unique(side.x[kernel_weights(side.x, b, self.kernel) > 0]).shape[0]
+            n_h = n_distinct(side.x[support(side.x, h, self.kernel)[0]])
+            n_b = n_distinct(side.x[support(side.x, b, self.kernel)[0]])
             if n_h < self.p + 1 or n_b < self.q_order + 1:
                 raise DesignError(
                     f"too few observations within the bandwidth {label} the cutoff: "

@@ -59,6 +59,30 @@ def kernel_weights(x: FloatArray, h: float, kernel: Kernel) -> FloatArray:
     return np.asarray(k / h, dtype=np.float64)
 
 
+def support(x: FloatArray, h: float, kernel: Kernel) -> tuple[slice, FloatArray]:
+    """Observations with a positive kernel weight at bandwidth ``h``, and their weights.
+
+    ``x`` is one side of the cutoff, centred and sorted, so the observations within the
+    bandwidth form a contiguous block next to the cutoff: it is found by binary search and
+    returned as a slice (views, no copies), with the weights on that block.
+    """
+    pad = h * (1.0 + 1e-12)
+    lo = int(np.searchsorted(x, -pad, side="left"))
+    hi = int(np.searchsorted(x, pad, side="right"))
+    w = kernel_weights(x[lo:hi], h, kernel)
+    pos = np.flatnonzero(w > 0)
+    if pos.size == 0:
+        return slice(lo, lo), w[:0]
+    return slice(lo + int(pos[0]), lo + int(pos[-1]) + 1), w[pos[0] : pos[-1] + 1]
+
+
+def n_distinct(x_sorted: FloatArray) -> int:
+    """Number of distinct values of a sorted array."""
+    if x_sorted.shape[0] == 0:
+        return 0
+    return 1 + int(np.count_nonzero(x_sorted[1:] != x_sorted[:-1]))
+
+
 def vander(x: FloatArray, p: int) -> FloatArray:
     """Columns ``1, x, ..., x**p`` (built by repeated multiplication)."""
     out = np.empty((x.shape[0], p + 1))
@@ -137,10 +161,13 @@ def nn_residuals(x: FloatArray, d: FloatArray, nnmatch: int) -> FloatArray:
 
     cums = np.vstack([np.zeros((1, d.shape[1])), np.cumsum(d, axis=0)])
     window_sum = cums[ends[hi]] - cums[starts[lo]]
-    group_of_obs = np.repeat(idx, counts)
-    j = others[group_of_obs].astype(np.float64)[:, None]
-    mean_others = (window_sum[group_of_obs] - d) / j
-    return np.asarray(np.sqrt(j / (j + 1.0)) * (d - mean_others))
+    j = others.astype(np.float64)
+    if n_groups < n:  # ties: expand group-level quantities to observations
+        group_of_obs = np.repeat(idx, counts)
+        window_sum = window_sum[group_of_obs]
+        j = j[group_of_obs]
+    j = j[:, None]
+    return np.asarray(np.sqrt(j / (j + 1.0)) * (d - (window_sum - d) / j))
 
 
 def plugin_residuals(
@@ -217,7 +244,7 @@ class Side:
     def n(self) -> int:
         return int(self.x.shape[0])
 
-    def subset(self, keep: NDArray[np.bool_]) -> Side:
+    def subset(self, keep: NDArray[np.bool_] | slice) -> Side:
         return Side(
             x=self.x[keep],
             d=self.d[keep],
@@ -275,14 +302,14 @@ def fit_side(
     n_cov: int,
 ) -> SideFit:
     """Fit one side: conventional order-``p`` fit at ``h`` and its bias correction at ``b``."""
-    w_h_all = kernel_weights(side.x, h, kernel)
-    w_b_all = kernel_weights(side.x, b, kernel)
-    n_h = int(np.count_nonzero(w_h_all > 0))
-    n_b = int(np.count_nonzero(w_b_all > 0))
-    keep = (w_h_all > 0) if h > b else (w_b_all > 0)
-    eff = side.subset(keep)
-    w_h = w_h_all[keep]
-    w_b = w_b_all[keep]
+    sl_h, _ = support(side.x, h, kernel)
+    sl_b, _ = support(side.x, b, kernel)
+    n_h = sl_h.stop - sl_h.start
+    n_b = sl_b.stop - sl_b.start
+    # The larger window contains the smaller (both start at the cutoff).
+    eff = side.subset(sl_h if h > b else sl_b)
+    w_h = kernel_weights(eff.x, h, kernel)
+    w_b = kernel_weights(eff.x, b, kernel)
 
     r_q = vander(eff.x, q)
     r_p = r_q[:, : p + 1]

@@ -65,32 +65,27 @@ def acsc_conditions(episodes: ir.Table, key: str) -> ir.Table:
         meet none are absent.
     """
     cl = load_codelist("acsc")
+    cl["needs_require"] = cl["rule"].isin(set(cl.loc[cl["role"] == "require", "rule"]))
     dx = _long_codes(episodes, key, "DIAG_4_", "diagnosis", 20)
-    px = _long_codes(episodes, key, "OPERTN_4_", "procedure", 24)
-    matched: list[ir.Table] = []
-    for field, (kind, primary_ok, secondary_ok) in _FIELDS.items():
-        source = dx if kind == "diagnosis" else px
-        rows = cl[cl["field"] == field]
-        if source is None or rows.empty:
-            continue
-        if primary_ok and not secondary_ok:
-            source = source.filter(source.primary)
-        elif secondary_ok and not primary_ok:
-            source = source.filter(~source.primary)
-        m = match_prefixes(source, "code", rows, columns=("rule", "role"))
-        matched.append(m.select(key, "rule", "role"))
-    if not matched:
+    if dx is None:
         raise ValueError("admission episodes have no DIAG_4_01.. columns")
-    hits = ibis.union(*matched, distinct=True)
-    per_rule = hits.group_by([key, "rule"]).aggregate(
+    px = _long_codes(episodes, key, "OPERTN_4_", "procedure", 24)
+    codes = ibis.union(dx, px, distinct=False) if px is not None else dx
+    m = match_prefixes(
+        codes, "code", cl, columns=("rule", "category", "role", "field", "needs_require")
+    )
+    keep = ibis.literal(False)
+    for field, (kind, primary_ok, secondary_ok) in _FIELDS.items():
+        if primary_ok and secondary_ok:
+            position = ibis.literal(True)
+        else:
+            position = m.primary if primary_ok else ~m.primary
+        keep = keep | ((m.field == field) & (m.kind == kind) & position)
+    hits = m.filter(keep)
+    per_rule = hits.group_by([key, "rule", "category", "needs_require"]).aggregate(
         inc=(hits.role == "include").any(),
         exc=(hits.role == "exclude").any(),
         req=(hits.role == "require").any(),
     )
-    rules = cl[["rule", "category"]].drop_duplicates()
-    needs = set(cl.loc[cl["role"] == "require", "rule"])
-    rules = rules.assign(needs_require=rules["rule"].isin(needs)).reset_index(drop=True)
-    rt = ibis.memtable(rules)
-    j = per_rule.join(rt, per_rule.rule == rt.rule)
-    fired = j.filter(j.inc, ~j.exc, ~j.needs_require | j.req)
+    fired = per_rule.filter(per_rule.inc, ~per_rule.exc, ~per_rule.needs_require | per_rule.req)
     return fired.select(key, "category").distinct()

@@ -76,9 +76,10 @@ def match_prefixes(
 ) -> ir.Table:
     """Rows of ``table`` whose code starts with a code of ``codelist``, with list columns added.
 
-    Implemented as one equi-join per prefix length (``substr(code, 0, L) == prefix``) and a
-    ``union all``, never a non-equi ``startswith`` join, so it scales on DuckDB and Spark. A
-    code matching several list rows gives several output rows.
+    Each row is expanded into its prefixes of the lengths the list uses (``substr(code, 0, L)``,
+    a ``union all`` of projections) and joined once, by equality, to the list: never a non-equi
+    ``startswith`` join, so it scales on DuckDB and Spark. A code matching several list rows
+    gives several output rows.
 
     Parameters
     ----------
@@ -94,15 +95,11 @@ def match_prefixes(
     clash = set(columns) & set(table.columns)
     if clash:
         raise ValueError(f"code-list columns {sorted(clash)} clash with the table's columns")
-    parts: list[ir.Table] = []
-    lengths = sorted({len(c) for c in codelist["code"]})
-    for length in lengths:
-        sub = codelist.loc[codelist["code"].str.len() == length, ["code", *columns]]
-        sub = sub.rename(columns={"code": "_prefix"}).drop_duplicates()
-        cl = ibis.memtable(sub.reset_index(drop=True))
-        keyed = table.mutate(_prefix=table[code_column].substr(0, length))
-        joined = keyed.join(cl, keyed._prefix == cl._prefix).select(*table.columns, *columns)
-        parts.append(joined)
-    if not parts:
+    if codelist.empty:
         raise ValueError("empty code list")
-    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    lengths = sorted({len(c) for c in codelist["code"]})
+    expanded = [table.mutate(_prefix=table[code_column].substr(0, n)) for n in lengths]
+    keyed = ibis.union(*expanded, distinct=False) if len(expanded) > 1 else expanded[0]
+    sub = codelist[["code", *columns]].rename(columns={"code": "_code"}).drop_duplicates()
+    cl = ibis.memtable(sub.reset_index(drop=True))
+    return keyed.join(cl, keyed._prefix == cl._code).select(*table.columns, *columns)

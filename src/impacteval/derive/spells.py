@@ -104,6 +104,12 @@ def prepare_episodes(apc: ir.Table) -> ir.Table:
     """
     require_columns(apc, _REQUIRED, where="apc_episodes")
     t = with_optional_columns(apc, _OPTIONAL)
+    # declare types (an empty or all-null input column may arrive untyped)
+    t = t.mutate(
+        **{c: t[c].cast("string") for c in ("person_id", "EPIKEY", "PROCODE3", "EPISTAT")},
+        **{c: t[c].cast("date") for c in ("EPISTART", "EPIEND")},
+        **{c: t[c].cast(dtype) for c, dtype in _OPTIONAL.items()},
+    )
     t = t.filter(
         (t.EPISTAT == "3"),
         t.person_id.notnull(),

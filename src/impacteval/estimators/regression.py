@@ -1,0 +1,443 @@
+"""Outcome models on a matched sample: rate ratios from count GLMs with a person-time offset.
+
+:class:`MatchedRateRatio` follows MatchIt's guidance for estimating effects after matching
+("Estimating Effects After Matching" vignette): fit the outcome model on the matched sample
+with the matching weights as (prior) weights, and use cluster-robust standard errors with
+the matched pair/set as the cluster (optionally a second dimension, e.g. the care home).
+
+Model: ``log E[y] = log(exposure) + b0 + b1 * treated (+ covariates, + treated x covariates)``
+with a Poisson or negative-binomial (NB2) likelihood, fitted by IRLS to full convergence.
+
+* The weights enter as prior weights (R ``glm(weights = )``, statsmodels ``var_weights``):
+  each unit's log-likelihood contribution is multiplied by its weight.
+* Negative binomial: NB2, ``Var(y) = mu + alpha * mu^2``. ``alpha`` is estimated by maximum
+  likelihood jointly with the coefficients (the weighted NB2 log-likelihood is profiled over
+  ``log(alpha)`` with Brent's method, the coefficients refitted by IRLS at each ``alpha``),
+  which is the estimate R's ``MASS::glm.nb`` converges to (``theta = 1/alpha``). Standard
+  errors then treat ``alpha`` as known, as ``glm.nb``/``sandwich`` do. If the likelihood is
+  maximised at ``alpha -> 0`` (no over-dispersion) the fit is the Poisson fit.
+* Standard errors: cluster-robust sandwich (:mod:`impacteval.inference.cluster`), equal to
+  R's ``sandwich::vcovCL(fit, cluster = ~ pair (+ setting), type = "HC0")``: the
+  small-sample factor is ``G/(G - 1)`` per clustering dimension (no ``(n - 1)/(n - k)``);
+  two-way clustering by Cameron-Gelbach-Miller inclusion-exclusion. With
+  ``cluster_se=True`` and no cluster columns, each unit is its own cluster
+  (heteroskedasticity-robust); with ``cluster_se=False``, the model-based covariance.
+* Without covariates the rate ratio is ``exp(b1)``. With covariates the model includes the
+  treatment-by-covariate interactions (``interactions=True``) and the reported rate ratio is
+  *marginal* over the treated (ATT) by g-computation: predicted event counts of the matched
+  treated units (weighted, with their own person-time) with treatment set to 1, divided by
+  the same with treatment set to 0. Its standard error (log scale) is by the delta method
+  with the cluster-robust covariance, holding the treated units' covariates fixed (as
+  ``marginaleffects::avg_comparisons(vcov = ~subclass)``). Without interactions this ratio
+  equals ``exp(b1)`` exactly.
+
+``details`` keys (all per 1,000 person-years where a rate): ``rate_treated``,
+``rate_control`` (crude weighted rates: sum(w * events) / sum(w * person-years) * 1000),
+``rate_unit``, ``absolute_difference_per_1000_py`` = (RR - 1) x crude control rate with
+``absolute_difference_ci_lower/upper`` from the RR's CI (control rate held fixed),
+``log_rate_ratio``, ``se_scale`` (``"log"``), ``family``, ``alpha`` (NB2 dispersion or
+None), ``cluster`` (list of cluster columns), ``n_clusters``, ``covariance``,
+``n_events_treated``, ``n_events_control``, ``person_years_treated``,
+``person_years_control`` (weighted sums), ``marginal`` (True when by g-computation),
+``n_iter``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+from impacteval.estimators.base import register_estimator
+from impacteval.exceptions import ConfigError, EstimationError
+from impacteval.inference.cluster import sandwich_cov
+from impacteval.matching.covariates import encode
+from impacteval.results import EffectEstimate
+
+_WHERE = "analysis"
+_LOG_ALPHA_BOUNDS = (-15.0, 5.0)
+
+
+@dataclass(frozen=True)
+class _GLMFit:
+    coef: np.ndarray
+    mu: np.ndarray
+    n_iter: int
+    converged: bool
+
+
+def _irls_log_link(
+    X: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    w: np.ndarray,
+    alpha: float,
+    start: np.ndarray | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-11,
+) -> _GLMFit:
+    """IRLS (Fisher scoring) for a log-link Poisson (alpha = 0) or NB2 GLM with prior weights."""
+    if start is None:
+        eta = np.log(y + 0.1)
+        mu = y + 0.1
+        beta = np.zeros(X.shape[1])
+        first = True
+    else:
+        beta = start.copy()
+        eta = X @ beta + offset
+        mu = np.exp(eta)
+        first = False
+    for it in range(1, max_iter + 1):
+        W = w * mu / (1 + alpha * mu)
+        z = eta - offset + (y - mu) / mu
+        XtW = X.T * W
+        try:
+            new = np.linalg.solve(XtW @ X, XtW @ z)
+        except np.linalg.LinAlgError:
+            return _GLMFit(beta, mu, it, False)
+        change = np.max(np.abs(new - beta))
+        beta = new
+        eta = np.clip(X @ beta + offset, -700, 700)
+        mu = np.exp(eta)
+        if not first and change < tol * (1 + np.max(np.abs(beta))):
+            return _GLMFit(beta, mu, it, True)
+        first = False
+    return _GLMFit(beta, mu, max_iter, False)
+
+
+def _nb2_loglik(y: np.ndarray, mu: np.ndarray, w: np.ndarray, alpha: float) -> float:
+    r = 1.0 / alpha
+    ll = (
+        special.gammaln(y + r)
+        - special.gammaln(r)
+        - special.gammaln(y + 1)
+        + r * np.log(r / (r + mu))
+        + special.xlogy(y, mu / (r + mu))
+    )
+    return float(np.sum(w * ll))
+
+
+@register_estimator("matched_rate_ratio")
+@dataclass(frozen=True, kw_only=True)
+class MatchedRateRatio:
+    """Rate ratio (ATT) on a matched sample from a Poisson or negative-binomial GLM.
+
+    Parameters
+    ----------
+    family
+        ``"poisson"`` or ``"negative_binomial"`` (NB2, dispersion estimated by ML).
+    ci_level
+        Confidence level of the Wald interval (on the log scale).
+    cluster_se
+        Cluster-robust standard errors (see the module docstring).
+    interactions
+        With covariates, include treatment-by-covariate interactions (the marginal rate
+        ratio by g-computation then differs from ``exp(b1)``).
+    design
+        Design name recorded in the estimate.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"y": [1, 0, 2, 3, 1, 4], "t": [1, 1, 1, 0, 0, 0],
+    ...                    "py": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0], "pair": [1, 2, 3, 1, 2, 3]})
+    >>> est = MatchedRateRatio().fit(df, outcome="y", treatment="t", exposure="py",
+    ...                              clusters=["pair"])
+    >>> round(est.estimate, 4)
+    0.375
+    """
+
+    family: Literal["poisson", "negative_binomial"] = "poisson"
+    ci_level: float = 0.95
+    cluster_se: bool = True
+    interactions: bool = True
+    design: str = "matched_cohort"
+
+    def __post_init__(self) -> None:
+        if self.family not in ("poisson", "negative_binomial"):
+            raise ConfigError(
+                f"family must be 'poisson' or 'negative_binomial', got {self.family!r}",
+                where="analysis.family",
+            )
+        if not 0.5 < self.ci_level < 1:
+            raise ConfigError(
+                f"ci_level must be between 0.5 and 1, got {self.ci_level!r}",
+                where="analysis.ci_level",
+            )
+
+    def fit(
+        self,
+        data: pd.DataFrame,
+        *,
+        outcome: str,
+        treatment: str,
+        exposure: str,
+        weights: str | None = None,
+        clusters: list[str] | None = None,
+        covariates: Sequence[str] = (),
+    ) -> EffectEstimate:
+        """Fit the model and return the rate ratio of treated versus control.
+
+        Parameters
+        ----------
+        data
+            One row per unit (the matched sample, or the full sample with zero weights for
+            unmatched units). Not modified.
+        outcome
+            Event count column.
+        treatment
+            0/1 (or boolean) treatment column.
+        exposure
+            Person-time column (years), > 0 for every unit with positive weight.
+        weights
+            Matching weights column (rows with weight 0 are dropped); ``None`` for 1.
+        clusters
+            One or two cluster columns (e.g. ``["subclass"]`` or ``["subclass", "setting_id"]``).
+        covariates
+            Adjustment covariates (numeric, boolean or categorical).
+
+        Raises
+        ------
+        EstimationError
+            Missing columns or values, negative counts, non-positive exposure, an arm with
+            no person-time or no events (the rate ratio is not identified), or no convergence.
+        """
+        covariates = list(covariates)
+        clusters = list(clusters) if clusters is not None else None
+        if clusters is not None and not self.cluster_se:
+            raise ConfigError(
+                "cluster columns were given but cluster_se is False",
+                where="analysis.cluster",
+                hint="set cluster: none, or keep cluster-robust standard errors",
+            )
+        if clusters is not None and not 1 <= len(clusters) <= 2:
+            raise ConfigError("give one or two cluster columns", where="analysis.cluster")
+        needed = [outcome, treatment, exposure, *covariates, *(clusters or [])]
+        if weights is not None:
+            needed.append(weights)
+        needed = list(dict.fromkeys(needed))
+        missing = [c for c in needed if c not in data.columns]
+        if missing:
+            raise EstimationError(
+                f"column(s) not in the data: {', '.join(missing)}",
+                where=f"{_WHERE}.{outcome}",
+            )
+        where = f"{_WHERE}.{outcome}"
+        w_all = self._weights(data, weights, where)
+        keep = w_all > 0
+        sub = data.loc[keep, needed]
+        w = w_all[keep]
+        y = self._numeric(sub[outcome], outcome, where)
+        if np.any(y < 0):
+            raise EstimationError(f"outcome {outcome!r} has negative counts", where=where)
+        t = self._treatment(sub[treatment], treatment, where)
+        py = self._numeric(sub[exposure], exposure, where)
+        if np.any(py <= 0):
+            raise EstimationError(
+                f"{int(np.sum(py <= 0))} unit(s) have zero or negative person-time in {exposure!r}",
+                where=where,
+                hint="drop units with no time at risk (e.g. died on the index date) before estimating",
+            )
+        cl_frame = None
+        if clusters:
+            cl_frame = sub[clusters].reset_index(drop=True)
+            if cl_frame.isna().to_numpy().any():
+                raise EstimationError(
+                    f"cluster column(s) {', '.join(clusters)} have missing values", where=where
+                )
+        events = {arm: float(np.sum((w * y)[t == arm])) for arm in (1, 0)}
+        person_years = {arm: float(np.sum((w * py)[t == arm])) for arm in (1, 0)}
+        for arm, name in ((1, "treated"), (0, "control")):
+            if person_years[arm] <= 0:
+                raise EstimationError(
+                    f"the {name} arm has no units or no person-time, so the rate ratio is not identified",
+                    where=where,
+                )
+            if events[arm] <= 0:
+                raise EstimationError(
+                    f"no {outcome} events in the {name} arm, so the rate ratio is not identified",
+                    where=where,
+                    hint="report the crude counts instead, lengthen follow-up, or drop this outcome",
+                )
+
+        X, names = self._design(sub, t, covariates, where)
+        offset = np.log(py)
+        fit, alpha = self._fit_glm(X, y, offset, w, where)
+        mu = fit.mu
+        info = (X.T * (w * mu / (1 + alpha * mu))) @ X
+        try:
+            bread_inv = np.linalg.inv(info)
+        except np.linalg.LinAlgError as exc:
+            raise EstimationError("the outcome model's information matrix is singular", where=where) from exc
+        if self.cluster_se:
+            scores = X * (w * (y - mu) / (1 + alpha * mu))[:, None]
+            cov, n_clusters = sandwich_cov(bread_inv, scores, cl_frame)
+            covariance = "cluster_robust_HC0" if clusters else "robust_HC0"
+        else:
+            cov, n_clusters, covariance = bread_inv, [], "model_based"
+
+        if covariates:
+            log_rr, grad = self._g_computation(X, t, w, offset, fit.coef, names)
+            marginal = True
+        else:
+            log_rr = float(fit.coef[1])
+            grad = np.zeros(len(names))
+            grad[1] = 1.0
+            marginal = False
+        var = float(grad @ cov @ grad)
+        if not var > 0:
+            raise EstimationError(
+                "the variance of the rate ratio is not positive (too few clusters for two-way clustering?)",
+                where=where,
+                hint="cluster on the matched pair only",
+            )
+        se = float(np.sqrt(var))
+        z = float(stats.norm.ppf(0.5 + self.ci_level / 2))
+        rr = float(np.exp(log_rr))
+        lo, hi = float(np.exp(log_rr - z * se)), float(np.exp(log_rr + z * se))
+        p = float(2 * stats.norm.sf(abs(log_rr / se)))
+        rate_t = events[1] / person_years[1] * 1000
+        rate_c = events[0] / person_years[0] * 1000
+        details = {
+            "rate_treated": rate_t,
+            "rate_control": rate_c,
+            "rate_unit": "per 1,000 person-years",
+            "absolute_difference_per_1000_py": (rr - 1) * rate_c,
+            "absolute_difference_ci_lower": (lo - 1) * rate_c,
+            "absolute_difference_ci_upper": (hi - 1) * rate_c,
+            "log_rate_ratio": log_rr,
+            "se_scale": "log",
+            "family": self.family,
+            "alpha": alpha if self.family == "negative_binomial" else None,
+            "cluster": list(clusters or []),
+            "n_clusters": n_clusters,
+            "covariance": covariance,
+            "n_events_treated": events[1],
+            "n_events_control": events[0],
+            "person_years_treated": person_years[1],
+            "person_years_control": person_years[0],
+            "marginal": marginal,
+            "covariates": covariates,
+            "n_iter": fit.n_iter,
+        }
+        return EffectEstimate(
+            design=self.design,
+            estimator="matched_rate_ratio",
+            outcome=outcome,
+            estimand="ATT",
+            scale="rate_ratio",
+            estimate=rr,
+            std_error=se,
+            ci_lower=lo,
+            ci_upper=hi,
+            p_value=p,
+            n_treated=int(np.sum(t == 1)),
+            n_control=int(np.sum(t == 0)),
+            ci_level=self.ci_level,
+            details=details,
+        )
+
+    # -- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _numeric(s: pd.Series, col: str, where: str) -> np.ndarray:
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            raise EstimationError(f"column {col!r} must be numeric", where=where)
+        arr = s.astype("float64").to_numpy(dtype=float, na_value=np.nan)
+        if not np.all(np.isfinite(arr)):
+            raise EstimationError(
+                f"column {col!r} has {int((~np.isfinite(arr)).sum())} missing or infinite value(s)",
+                where=where,
+            )
+        return arr
+
+    @classmethod
+    def _treatment(cls, s: pd.Series, col: str, where: str) -> np.ndarray:
+        arr = cls._numeric(s, col, where)
+        if not np.all(np.isin(arr, (0.0, 1.0))):
+            raise EstimationError(f"treatment column {col!r} must be 0/1", where=where)
+        return arr.astype(np.int64)
+
+    @classmethod
+    def _weights(cls, data: pd.DataFrame, weights: str | None, where: str) -> np.ndarray:
+        if weights is None:
+            return np.ones(len(data))
+        w = cls._numeric(data[weights], weights, where)
+        if np.any(w < 0):
+            raise EstimationError(f"weights column {weights!r} has negative values", where=where)
+        return w
+
+    def _design(
+        self, sub: pd.DataFrame, t: np.ndarray, covariates: list[str], where: str
+    ) -> tuple[np.ndarray, list[str]]:
+        cols = [np.ones(len(t)), t.astype(float)]
+        names = ["intercept", "treated"]
+        if covariates:
+            Z, znames, _ = encode(sub[covariates], drop_first=True, where=where)
+            cols.extend(Z.T)
+            names.extend(znames)
+            if self.interactions:
+                cols.extend((Z * t[:, None]).T)
+                names.extend(f"treated:{c}" for c in znames)
+        X = np.column_stack(cols)
+        scale = np.sqrt(np.mean(X**2, axis=0))
+        if np.any(scale == 0) or np.linalg.matrix_rank(X / np.where(scale == 0, 1, scale)) < X.shape[1]:
+            raise EstimationError(
+                "the outcome model's design is singular (a covariate is constant, or collinear "
+                "with others, within the matched sample or within an arm)",
+                where=where,
+                hint="drop constant or redundant adjustment covariates, or set interactions off",
+            )
+        return X, names
+
+    def _fit_glm(
+        self, X: np.ndarray, y: np.ndarray, offset: np.ndarray, w: np.ndarray, where: str
+    ) -> tuple[_GLMFit, float]:
+        pois = _irls_log_link(X, y, offset, w, 0.0)
+        if not pois.converged:
+            raise EstimationError("the Poisson outcome model did not converge", where=where)
+        if self.family == "poisson":
+            return pois, 0.0
+
+        def negll(log_alpha: float) -> float:
+            f = _irls_log_link(X, y, offset, w, float(np.exp(log_alpha)), start=pois.coef)
+            return -_nb2_loglik(y, f.mu, w, float(np.exp(log_alpha)))
+
+        res = optimize.minimize_scalar(
+            negll, bounds=_LOG_ALPHA_BOUNDS, method="bounded", options={"xatol": 1e-9}
+        )
+        alpha = float(np.exp(res.x))
+        fit = _irls_log_link(X, y, offset, w, alpha, start=pois.coef)
+        if not fit.converged:
+            raise EstimationError("the negative-binomial outcome model did not converge", where=where)
+        return fit, alpha
+
+    @staticmethod
+    def _g_computation(
+        X: np.ndarray,
+        t: np.ndarray,
+        w: np.ndarray,
+        offset: np.ndarray,
+        coef: np.ndarray,
+        names: list[str],
+    ) -> tuple[float, np.ndarray]:
+        """log of the marginal RR among the treated and its gradient in the coefficients."""
+        treated = t == 1
+        Xt = X[treated]
+        X1, X0 = Xt.copy(), Xt.copy()
+        X1[:, 1] = 1.0
+        X0[:, 1] = 0.0
+        inter = [j for j, nm in enumerate(names) if nm.startswith("treated:")]
+        main = [names.index(nm.removeprefix("treated:")) for nm in np.array(names)[inter]]
+        X1[:, inter] = Xt[:, main]
+        X0[:, inter] = 0.0
+        wt, off = w[treated], offset[treated]
+        m1 = wt * np.exp(X1 @ coef + off)
+        m0 = wt * np.exp(X0 @ coef + off)
+        s1, s0 = m1.sum(), m0.sum()
+        grad = (m1 @ X1) / s1 - (m0 @ X0) / s0
+        return float(np.log(s1) - np.log(s0)), grad

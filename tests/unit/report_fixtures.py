@@ -124,7 +124,7 @@ def fake_result(*, with_truth: bool = True, with_private: bool = True, **sdc: An
     outcomes = ["emergency_admissions", "ae_attendances", "elective_admissions"]
     est = []
     summary_rows = []
-    for o, rate_c in zip(outcomes, [1210.0, 1640.0, 95.0]):
+    for o, rate_c in zip(outcomes, [1210.0, 1640.0, 95.0], strict=False):
         rr = TRUE_RATE_RATIO if o != "elective_admissions" else 1.0
         est.append(_estimate(o, rr * 1.02, 0.09, naive=False, n_t=398, n_c=398, rate_c=rate_c))
         est.append(_estimate(o, rr * 1.31, 0.06, naive=True, n_t=402, n_c=3117, rate_c=rate_c))

@@ -12,11 +12,10 @@ from typing import Any
 
 import jsonschema
 import pytest
+from report_fixtures import FAKE_MANIFEST, fake_result
 
 from impacteval.exceptions import DisclosureError
 from impacteval.report import REGIMES, check_outputs, export_release, write_outputs
-
-from report_fixtures import FAKE_MANIFEST, fake_result
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "results.schema.json"
 REGIME = REGIMES["nhse_sde"]

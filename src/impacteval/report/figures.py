@@ -113,7 +113,7 @@ def forest_plot(estimates: pd.DataFrame, truth: Mapping[str, Any] | None = None)
     fig = Figure(figsize=(7.5, 0.45 * len(df) + 1.8))
     ax = fig.add_subplot()
     y = np.arange(len(df))[::-1]
-    for yi, (_, row) in zip(y, df.iterrows()):
+    for yi, (_, row) in zip(y, df.iterrows(), strict=False):
         naive = str(row["method"]).startswith("naive")
         colour = _GREY if naive else _TREATED
         ax.plot([row["ci_lower"], row["ci_upper"]], [yi, yi], color=colour, linewidth=2)
@@ -134,7 +134,7 @@ def forest_plot(estimates: pd.DataFrame, truth: Mapping[str, Any] | None = None)
         ax.set_xlabel("ratio (log scale); below 1 = fewer events with the intervention")
     else:
         ax.set_xlabel("effect")
-    labels = [f"{str(o).replace('_', ' ')} - {m}" for o, m in zip(df["outcome"], df["method"])]
+    labels = [f"{str(o).replace('_', ' ')} - {m}" for o, m in zip(df["outcome"], df["method"], strict=False)]
     ax.set_yticks(y, labels)
     handles, names = ax.get_legend_handles_labels()
     if handles:

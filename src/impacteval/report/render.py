@@ -40,6 +40,9 @@ _OUTCOME_LABELS = {
     "deaths": "deaths",
 }
 
+#: Figures the report places in its own sections; other figures go after the main results.
+_REPORT_FIGURES = ("flow", "love_plot", "propensity_overlap", "forest")
+
 #: STROBE items (von Elm et al. 2007) and the report section that addresses each.
 STROBE_ITEMS: tuple[tuple[str, str, str], ...] = (
     ("1", "Title and abstract", "summary"),
@@ -253,14 +256,14 @@ def _limitations(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
     items: list[str] = []
     bal = tables["balance"].frame
     if "smd_ok" in bal:
-        bad = [str(c) for c, ok in zip(bal["covariate"], bal["smd_ok"]) if ok is False]
+        bad = [str(c) for c, ok in zip(bal["covariate"], bal["smd_ok"], strict=False) if ok is False]
         if bad:
             items.append(
                 f"Residual imbalance after matching: {len(bad)} covariate(s) have a standardised "
                 f"mean difference above the threshold ({', '.join(bad)})."
             )
     if "variance_ratio_ok" in bal:
-        bad = [str(c) for c, ok in zip(bal["covariate"], bal["variance_ratio_ok"]) if ok is False]
+        bad = [str(c) for c, ok in zip(bal["covariate"], bal["variance_ratio_ok"], strict=False) if ok is False]
         if bad:
             items.append(
                 f"Variance ratio outside the accepted range for {len(bad)} covariate(s) "
@@ -407,7 +410,7 @@ def build_context(
     extra_figures = [
         {"name": n, "title": n.replace("_", " "), "png": b64}
         for n, b64 in figures.items()
-        if n not in ("flow", "love_plot", "propensity_overlap", "forest")
+        if n not in _REPORT_FIGURES
     ]
     return {
         "title": result.title,
@@ -422,7 +425,7 @@ def build_context(
         "outcomes": outcome_rows,
         "estimates": est_rows,
         "has_truth": bool(truth),
-        "figures": dict(figures),
+        "figures": {**dict.fromkeys(_REPORT_FIGURES), **dict(figures)},
         "extra_figures": extra_figures,
         "limitations": _limitations(result, tables, diagnostics, n_suppressed),
         "diagnostics": [

@@ -205,7 +205,7 @@ def get_regime(spec: SDCSpec | str) -> DisclosureRegime:
     if isinstance(spec, str):
         if spec not in (*REGIMES, "custom"):
             _unknown(spec)
-        spec = SDCSpec(regime=spec)  # type: ignore[arg-type]
+        spec = SDCSpec.model_validate({"regime": spec})
     explicit_label = "suppress_label" in spec.model_fields_set
     if spec.regime == "custom":
         if spec.min_count is None or spec.round_to is None:

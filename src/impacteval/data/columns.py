@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from impacteval.data.contract import ColumnSchema, parse_sentinel
@@ -17,7 +18,7 @@ _INT_TEXT = r"^[+-]?\d+(\.0+)?$"
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
 _TRUE = ("true", "t", "1", "y", "yes")
 _FALSE = ("false", "f", "0", "n", "no")
-_IBIS_TYPE = {"string": "string", "date": "date", "int": "int64", "bool": "boolean"}
+IBIS_TYPE = {"string": "string", "date": "date", "int": "int64", "bool": "boolean"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,20 @@ class TypedColumn:
     blank: ir.BooleanValue
     source_type: str
 
+    @property
+    def can_be_bad(self) -> bool:
+        """False when ``bad`` is the literal ``False`` (the storage type always casts)."""
+        return not _is_false(self.bad)
+
+    @property
+    def can_be_blank(self) -> bool:
+        return not _is_false(self.blank)
+
+
+def _is_false(expr: ir.BooleanValue) -> bool:
+    op = expr.op()
+    return isinstance(op, ops.Literal) and op.value is False
+
 
 def _false() -> ir.BooleanValue:
     return ibis.literal(False)
@@ -49,7 +64,7 @@ def _false() -> ir.BooleanValue:
 def cast_column(raw: ir.Value, col: ColumnSchema) -> TypedColumn:
     """Cast ``raw`` to ``col.dtype``; never raises on bad values, flags them instead."""
     typ = raw.type()
-    target = _IBIS_TYPE[col.dtype]
+    target = IBIS_TYPE[col.dtype]
     source = str(typ)
     if typ.is_null():
         null = ibis.null().cast(target)
@@ -106,20 +121,16 @@ def cast_column(raw: ir.Value, col: ColumnSchema) -> TypedColumn:
 
 def map_sentinels(value: ir.Value, col: ColumnSchema) -> tuple[ir.Value, ir.BooleanValue]:
     """Replace the column's sentinels; return the new value and where a sentinel was found."""
-    if not col.sentinels:
-        return value, _false()
-    target = _IBIS_TYPE[col.dtype]
-    branches = []
-    hit: ir.BooleanValue | None = None
-    for raw_text, replacement in col.sentinels:
-        cond = value == ibis.literal(parse_sentinel(raw_text, col.dtype), type=target)
-        new = (ibis.null().cast(target) if replacement is None
-               else ibis.literal(parse_sentinel(replacement, col.dtype), type=target))
-        branches.append((cond, new))
-        hit = cond if hit is None else hit | cond
-    assert hit is not None
-    mapped = ibis.cases(*branches, else_=value)
-    return mapped, hit.fill_null(False)
+    target = IBIS_TYPE[col.dtype]
+    to_null = [parse_sentinel(r, col.dtype) for r, new in col.sentinels if new is None]
+    others = [(r, new) for r, new in col.sentinels if new is not None]
+    hit = value.isin([parse_sentinel(r, col.dtype) for r, _ in col.sentinels]).fill_null(False)
+    branches = [(value.isin(to_null), ibis.null().cast(target))] if to_null else []
+    branches += [(value == ibis.literal(parse_sentinel(r, col.dtype), type=target),
+                  ibis.literal(parse_sentinel(new, col.dtype), type=target)) for r, new in others]
+    if not branches:
+        return value, ibis.literal(False)
+    return ibis.cases(*branches, else_=value), hit
 
 
 def violates(value: ir.Value, col: ColumnSchema) -> ir.BooleanValue:

@@ -90,6 +90,12 @@ class ColumnSchema:
         return (not self.required) if self.nullable is None else self.nullable
 
     @property
+    def has_value_rules(self) -> bool:
+        """Whether any code set, pattern or range applies."""
+        return (self.allowed is not None or self.regex is not None
+                or self.min_value is not None or self.max_value is not None)
+
+    @property
     def sentinel_kind(self) -> str:
         """Label of the fix in the ingest report (``sentinel`` or ``infant_age``)."""
         return "infant_age" if self.name == "STARTAGE" else "sentinel"

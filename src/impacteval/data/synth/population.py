@@ -156,9 +156,9 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
     gen = ~mover
     em_mult[gen] = _normalise_by_band(np.exp(lin_em[gen]), np.maximum(age_ref[gen], 0.0))
     death_mult[gen] = _normalise_by_band(np.exp(lin_death[gen]), np.maximum(age_ref[gen], 0.0))
-    raw = np.exp(lin_em[mover] + 0.02 * (age_ref[mover] - 85.0))
+    raw = np.exp(w.MOVER_SPREAD * lin_em[mover] + 0.02 * (age_ref[mover] - 85.0))
     em_mult[mover] = raw / raw.mean()
-    raw = np.exp(lin_death[mover] + 0.07 * (age_ref[mover] - 85.0))
+    raw = np.exp(w.MOVER_SPREAD * lin_death[mover] + 0.07 * (age_ref[mover] - 85.0))
     death_mult[mover] = raw / raw.mean()
 
     # --- sex and ethnicity ---------------------------------------------------------------------
@@ -179,7 +179,7 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
     zm = z[mover] - 0.8
     agem = age_ref[mover] - 85.0
     logits = np.column_stack(
-        [-0.95 + 0.62 * zm + 0.05 * agem, np.full(n_mover, 0.875), np.zeros(n_mover)]
+        [w.SELECTION[0] + w.SELECTION[1] * zm + w.SELECTION[2] * agem, np.full(n_mover, 0.875), np.zeros(n_mover)]
     )
     group = _softmax_choice(rng, logits)
     n_comp, n_other = len(w.COMPARISON_AREAS), len(w.OTHER_AREAS)

@@ -86,7 +86,7 @@ _AE_DISPOSAL_P = np.array([0.35, 0.38, 0.03, 0.03, 0.04, 0.01, 0.001, 0.04, 0.05
 
 def _pick(rng: np.random.Generator, codes: tuple[str, ...], p: list[float] | np.ndarray, n: int) -> np.ndarray:
     p = np.asarray(p, dtype=float)
-    return np.array(codes, dtype="S4")[rng.choice(len(codes), size=n, p=p / p.sum())]
+    return np.array([c.encode() for c in codes])[rng.choice(len(codes), size=n, p=p / p.sum())]
 
 
 def _mmyyyy(day_: np.ndarray) -> np.ndarray:
@@ -263,7 +263,7 @@ def deaths_table(rng: np.random.Generator, people: People, in_hospital: np.ndarr
         np.where(
             resident_at_death,
             b"care_home",
-            _pick(rng, ("home", "hospice", "care_home", "other"), [0.55, 0.15, 0.15, 0.15], n).astype("S9"),
+            _pick(rng, ("home", "hospice", "care_home", "other"), [0.55, 0.15, 0.15, 0.15], n),
         ),
     )
     dod = people.death[dead]

@@ -63,23 +63,30 @@ ORPHAN_SHARE = 0.005
 # --- general-population rate curves (per person-year) by age --------------------------------
 AGE_KNOTS = np.array([0, 1, 5, 15, 25, 45, 65, 75, 85, 95], dtype=float)
 RATE_EMERGENCY = np.array([0.11, 0.05, 0.035, 0.045, 0.05, 0.06, 0.10, 0.17, 0.28, 0.38])
-RATE_AE_OTHER = np.array([0.42, 0.33, 0.26, 0.36, 0.32, 0.25, 0.22, 0.25, 0.32, 0.38])
+RATE_AE_OTHER = np.array([0.48, 0.38, 0.30, 0.42, 0.37, 0.29, 0.25, 0.29, 0.37, 0.44])
 RATE_ELECTIVE = np.array([0.03, 0.02, 0.03, 0.05, 0.08, 0.13, 0.24, 0.30, 0.22, 0.12])
-RATE_OP = np.array([1.0, 0.6, 0.6, 0.8, 1.1, 1.6, 2.6, 3.2, 2.8, 2.0])
+RATE_OP = np.array([1.2, 0.7, 0.7, 1.0, 1.4, 2.0, 3.2, 4.0, 3.5, 2.5])
 MORT_KNOTS = np.array([0, 1, 5, 30, 50, 65, 75, 85, 95, 105], dtype=float)
 MORT_HAZARD = np.array([0.004, 0.0002, 0.0001, 0.0006, 0.0025, 0.009, 0.022, 0.065, 0.20, 0.45])
 
 # --- care-home movers --------------------------------------------------------------------------
 #: Rates while resident (and after moving out); [S22]: 0.70 emergency admissions and 0.98 A&E
 #: attendances per resident-year (A&E = non-admitted + the ~65% of admissions that come via A&E).
-MOVER_POST = {"em": 0.70, "ae": 0.53, "el": 0.12, "op": 1.4}
+MOVER_POST = {"em": 0.74, "ae": 0.60, "el": 0.12, "op": 1.4}
 #: Rates more than a year before moving in; the last year before the move is a surge.
-MOVER_PRE = {"em": 0.62, "ae": 0.50, "el": 0.30, "op": 3.0}
+MOVER_PRE = {"em": 0.72, "ae": 0.55, "el": 0.30, "op": 3.0}
 #: Multipliers of the pre-move rate in the four quarters before moving in (admissions often
 #: precipitate a move): prior-year emergency admissions ~1.5-1.8 per resident [S21][S20b].
 MOVER_SURGE = np.array([1.3, 1.8, 2.5, 3.6])
 #: Death hazard while resident at age 85 (~38-40% die within a year [S20b]) and move-out hazard.
-MOVER_DEATH = 0.56
+MOVER_DEATH = 0.62
+#: Spread of movers' individual multipliers: the log-multiplier (frailty and conditions) is
+#: shrunk by this factor so prior-year emergency admissions have SD ~1.1-1.6 [S21].
+MOVER_SPREAD = 0.55
+#: Selection of movers into the intervention area 04N (logit against comparison areas at
+#: +0.875 and other areas at 0): intercept, per SD of frailty, per year of age over 85.
+#: Confounded so a naive rate ratio is ~0.95-1.1 while the truth is 0.75, with overlap.
+SELECTION = (-1.0, 0.65, 0.04)
 MOVER_MOVE_OUT = 0.08
 
 # --- codes ---------------------------------------------------------------------------------------

@@ -301,7 +301,10 @@ def density_test(
         else:
             hl = hr = float(bws[3])
     else:
-        hl, hr = (float(h), float(h)) if np.isscalar(h) else (float(h[0]), float(h[1]))  # type: ignore[index]
+        if isinstance(h, (int, float)):
+            hl = hr = float(h)
+        else:
+            hl, hr = float(h[0]), float(h[1])
         if not (hl > 0 and hr > 0):
             raise DesignError("bandwidths must be positive", where="density_test.h")
 

@@ -20,7 +20,12 @@ import pandas as pd
 from scipy import stats
 
 from impacteval.estimators.base import register_estimator
-from impacteval.estimators.rdd.bandwidth import Bandwidths, BwSelect, distinct_share, select_bandwidths
+from impacteval.estimators.rdd.bandwidth import (
+    Bandwidths,
+    BwSelect,
+    distinct_share,
+    select_bandwidths,
+)
 from impacteval.estimators.rdd.density import DensityTestResult, density_test
 from impacteval.estimators.rdd.local_poly import (
     FloatArray,
@@ -74,7 +79,7 @@ def _bandwidth_pair(value: float | Sequence[float] | None, name: str) -> tuple[f
             f"{name} must be one positive number or a (left, right) pair of positive numbers",
             where=f"regression_discontinuity.{name}",
         )
-    return pair  # type: ignore[return-value]
+    return pair[0], pair[1]
 
 
 @register_estimator("regression_discontinuity")

@@ -46,14 +46,15 @@ def kernel_weights(x: FloatArray, h: float, kernel: Kernel) -> FloatArray:
         ``"triangular"`` (1 - |u|), ``"epanechnikov"`` (0.75 (1 - u^2)) or ``"uniform"`` (0.5),
         all supported on |u| <= 1.
     """
-    u = x / h
+    u: FloatArray = np.asarray(x / h, dtype=np.float64)
     inside = np.abs(u) <= 1.0
+    k: FloatArray
     if kernel == "triangular":
         k = (1.0 - np.abs(u)) * inside
     elif kernel == "epanechnikov":
-        k = 0.75 * (1.0 - u**2) * inside
+        k = 0.75 * (1.0 - np.square(u)) * inside
     elif kernel == "uniform":
-        k = 0.5 * inside
+        k = inside.astype(np.float64) * 0.5
     else:  # pragma: no cover - validated by the caller
         raise ValueError(f"unknown kernel {kernel!r}")
     return np.asarray(k / h, dtype=np.float64)

@@ -96,6 +96,20 @@ def test_table_one_means_hidden_when_n_suppressed_and_n_required() -> None:
         release_table_one(t1.iloc[1:], REGIME)
 
 
+def test_table_one_n_row_found_by_covariate_name() -> None:
+    t1 = pd.DataFrame({"covariate": ["n", "female"], "statistic": ["count", "percent"],
+                       "treated_before": [402, 50.0]})
+    t = release_table_one(t1, REGIME)
+    assert t.frame["statistic"].tolist() == ["n", "percent"]
+    assert t.frame["treated_before"].tolist() == [400, 50.0]  # 201 of 402 -> 200 of 400
+
+
+def test_check_outputs_reexported_from_sdc() -> None:
+    from impacteval.report import check_outputs, sdc
+
+    assert sdc.check_outputs is check_outputs
+
+
 def test_release_mapping_controls_count_keys_only() -> None:
     out, log = release_mapping(
         {"n_discarded": 4, "max_abs_smd_after": 0.12, "nested": {"events_treated": 123},

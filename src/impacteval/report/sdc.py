@@ -592,3 +592,13 @@ def _recoverable(
         if np.linalg.matrix_rank(np.vstack([a, e])) == rank:
             found.append(cell)
     return found
+
+
+def __getattr__(name: str) -> Any:
+    # docs/dev/interfaces.md lists check_outputs under sdc.py; it lives in checks.py (which
+    # imports this module), so it is re-exported lazily to avoid an import cycle.
+    if name == "check_outputs":
+        from impacteval.report.checks import check_outputs
+
+        return check_outputs
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -208,23 +208,28 @@ class RegressionDiscontinuity:
         for col in numeric:
             if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
                 raise SchemaError(f"column {col!r} must be numeric", where=f"data.{col}")
-        values = data[numeric].to_numpy(dtype=np.float64, na_value=np.nan)
-        ok = np.all(np.isfinite(values), axis=1)
+        columns = [data[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in numeric]
+        ok = np.isfinite(columns[0])
+        for col_values in columns[1:]:
+            ok &= np.isfinite(col_values)
         codes: np.ndarray | None = None
         if cluster:
             codes_all, _ = pd.factorize(data[cluster], use_na_sentinel=True)
             ok &= codes_all >= 0
-            codes = codes_all[ok].astype(np.int64)
-        values = values[ok]
-        n_dropped = int((~ok).sum())
-        order = np.argsort(values[:, 1])
-        values = values[order]
+            codes = codes_all.astype(np.int64)
+        n_dropped = int(ok.size - np.count_nonzero(ok))
+        keep = np.flatnonzero(ok)
+        # Sort once by the running variable: sides become contiguous blocks and the
+        # windows used later are slices of them.
+        keep = keep[np.argsort(columns[1][keep])]
+        x = columns[1][keep] - float(self.cutoff)
+        d = np.empty((keep.size, len(numeric) - 1))
+        for j, col_values in enumerate(columns[:1] + columns[2:]):  # outcome, treatment, covs
+            d[:, j] = col_values[keep]
         if codes is not None:
-            codes = codes[order]
-        x = values[:, 1] - float(self.cutoff)
-        d = np.delete(values, 1, axis=1)  # outcome, treatment, covariates
-        is_left = x < 0
-        n_left, n_right = int(is_left.sum()), int((~is_left).sum())
+            codes = codes[keep]
+        split = int(np.searchsorted(x, 0.0, side="left"))
+        n_left, n_right = split, keep.size - split
         if n_left == 0 or n_right == 0:
             raise DesignError(
                 f"no observations {'below' if n_left == 0 else 'at or above'} the cutoff "
@@ -232,9 +237,11 @@ class RegressionDiscontinuity:
                 where=f"regression_discontinuity.{running}",
                 hint="check the cutoff against the range of the running variable",
             )
+        is_left = slice(0, split)
+        is_right = slice(split, keep.size)
         q = self.q_order
-        for label, mask in (("below", is_left), ("at or above", ~is_left)):
-            distinct = n_distinct(x[mask])
+        for label, part in (("below", is_left), ("at or above", is_right)):
+            distinct = n_distinct(x[part])
             if distinct < q + 1:
                 raise DesignError(
                     f"only {distinct} distinct values of the running variable {label} the "
@@ -244,12 +251,12 @@ class RegressionDiscontinuity:
                 )
         left = Side(x=x[is_left], d=d[is_left],
                     cluster=None if codes is None else codes[is_left])
-        right = Side(x=x[~is_left], d=d[~is_left],
-                     cluster=None if codes is None else codes[~is_left])
+        right = Side(x=x[is_right], d=d[is_right],
+                     cluster=None if codes is None else codes[is_right])
         n_clusters = None
         if codes is not None:
             n_clusters = (int(np.unique(codes[is_left]).shape[0]),
-                          int(np.unique(codes[~is_left]).shape[0]))
+                          int(np.unique(codes[is_right]).shape[0]))
         return _Prepared(left, right, n_dropped, len(covariates), n_clusters)
 
     def _check_roles(self, treatment: str | None, cluster: str | None) -> Vce:

@@ -86,7 +86,7 @@ def n_distinct(x_sorted: FloatArray) -> int:
 
 def vander(x: FloatArray, p: int) -> FloatArray:
     """Columns ``1, x, ..., x**p`` (built by repeated multiplication)."""
-    out = np.empty((x.shape[0], p + 1))
+    out = np.empty((x.shape[0], p + 1), order="F")  # column-major: contiguous column writes
     out[:, 0] = 1.0
     for j in range(1, p + 1):
         out[:, j] = out[:, j - 1] * x

@@ -120,3 +120,8 @@ def test_markdown_reference_in_docs_is_current() -> None:
     from impacteval.config.schema import config_markdown
 
     assert (REPO / "docs" / "reference" / "config.md").read_text() == config_markdown()
+
+
+def test_absolute_paths_are_kept(tmp_path: Path) -> None:
+    cfg = parse_config(_with(data={"table": str(tmp_path / "t.csv")}), base_dir=Path("/elsewhere"))
+    assert cfg.data.table == tmp_path / "t.csv"

@@ -59,7 +59,9 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
     """Make data paths absolute relative to the config file's folder."""
 
     def fix(p: Path | None) -> Path | None:
-        return None if p is None or p.is_absolute() else (base / p)
+        if p is None or p.is_absolute():
+            return p
+        return base / p
 
     data_updates = {
         name: fix(getattr(cfg.data, name))

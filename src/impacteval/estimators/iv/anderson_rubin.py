@@ -12,9 +12,11 @@ re-estimated per candidate ``b``: after partialling out the covariates, the redu
 coefficients and residuals of ``y - b x`` are ``pi_y - b pi_x`` and ``e_y - b e_x``, so the
 statistic is a ratio of quadratics in ``b`` (classical) or a quadratic form with a matrix that
 is quadratic in ``b`` (robust and cluster-robust). The set is found on a grid over the whole
-real line (``b = centre + scale * tan(theta)``), refined with Brent's method at every sign
-change and with a bounded minimisation around every local extremum, so that a dip below (or
-a bump above) the critical value between grid points is not missed.
+real line (``b = centre + scale * tan(theta)``) that also holds the 2SLS estimate and the
+minimiser of the statistic (exact for classical errors: the LIML estimate), refined with
+Brent's method at every sign change and with a bounded minimisation around every local
+extremum, so that a dip below (or a bump above) the critical value between grid points is
+not missed.
 
 Conventions (chosen to match ``AER::ivreg``/``lmtest::waldtest`` and Stata's small-sample
 corrections):
@@ -215,6 +217,29 @@ class AndersonRubinStatistic:
             return float(stats.f.ppf(level, self.q, self.df_resid))
         return float(stats.chi2.ppf(level, self.q))
 
+    def minimiser(self) -> float:
+        """The value of ``b`` where the statistic is smallest (NaN if it is at infinity).
+
+        Classical: exact, from the generalised eigenproblem of the two quadratic forms (the
+        minimiser is the LIML estimate). Robust: Brent's method started from the 2SLS estimate.
+        """
+        if self.cov_type == "unadjusted":
+            # minimise a'Pa / a'Ra over a = (1, -b): eigenvector of R^-1 P, smallest eigenvalue
+            vals, vecs = np.linalg.eig(np.linalg.solve(self._rss, self._proj))
+            a = vecs[:, int(np.argmin(vals.real))].real
+            return float(-a[1] / a[0]) if a[0] != 0 else math.nan
+        centre, scale = self.tsls_centre_and_scale()
+        scale = scale if scale > 0 and math.isfinite(scale) else 1.0
+        try:
+            res = optimize.minimize_scalar(
+                lambda b: float(self(b)[0]),
+                bracket=(centre - scale, centre + scale),
+                method="brent",
+            )
+        except (ValueError, RuntimeError, np.linalg.LinAlgError):
+            return math.nan
+        return float(res.x) if math.isfinite(float(res.x)) else math.nan
+
     def tsls_centre_and_scale(self) -> tuple[float, float]:
         """2SLS estimate and its classical standard error (used to place the search grid)."""
         p = self._proj
@@ -273,6 +298,13 @@ def confidence_set(
         return float(stat(centre + scale * math.tan(theta))[0]) - crit
 
     inner = np.linspace(-_HALF_PI, _HALF_PI, n_grid + 2)[1:-1]
+    # the 2SLS estimate and the minimiser of the statistic join the grid, so a set narrower
+    # than the grid spacing around the minimum is never missed
+    anchors = [b for b in (c0, stat.minimiser()) if math.isfinite(b)]
+    inner = np.unique(
+        np.concatenate([inner, np.arctan((np.asarray(anchors, dtype=float) - centre) / scale)])
+    )
+    inner = inner[np.abs(inner) < _HALF_PI]
     values = stat(centre + scale * np.tan(inner)) - crit
     thetas = [-_HALF_PI, *inner.tolist(), _HALF_PI]
     fvals = [limit, *values.tolist(), limit]

@@ -127,7 +127,10 @@ def _wvar(x: np.ndarray, w: np.ndarray, binary: bool) -> float:
     mx = float(np.sum(wn * x))
     if binary:
         return mx * (1 - mx)
-    return float(np.sum(wn * (x - mx) ** 2) / (1 - np.sum(wn**2)))
+    denom = 1 - float(np.sum(wn**2))
+    if denom <= 0:  # a single unit with weight: variance undefined (MatchIt gives NaN too)
+        return float("nan")
+    return float(np.sum(wn * (x - mx) ** 2) / denom)
 
 
 def _pooled_sd_proportional(x: np.ndarray, t: np.ndarray, binary: bool) -> float:

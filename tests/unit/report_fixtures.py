@@ -68,13 +68,18 @@ def _estimate(outcome: str, rr: float, se: float, *, naive: bool, n_t: int, n_c:
             "se_scale": "log",
             "family": "poisson",
             "cluster": "pair",
+            # keys as written by impacteval.estimators.regression.MatchedRateRatio
             "rate_treated": rate_t,
             "rate_control": rate_c,
-            "absolute_difference_per_1000": diff,
-            "absolute_difference_per_1000_ci_lower": diff - 120.0,
-            "absolute_difference_per_1000_ci_upper": diff + 110.0,
+            "rate_unit": "per 1,000 person-years",
+            "absolute_difference_per_1000_py": diff,
+            "absolute_difference_ci_lower": diff - 120.0,
+            "absolute_difference_ci_upper": diff + 110.0,
+            "n_events_treated": rate_t * 512.31 / 1000,
+            "n_events_control": rate_c * 540.77 / 1000,
             "person_years_treated": 512.31,
-            "n_pairs": n_t,
+            "person_years_control": 540.77,
+            "n_clusters": n_t,
         },
     )
 

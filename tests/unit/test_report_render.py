@@ -22,6 +22,7 @@ from impacteval.report.render import (
 from impacteval.report.tables import (
     estimate_rows,
     is_naive,
+    release_estimate_details,
     release_figure_data,
     release_mapping,
     release_table_one,
@@ -117,6 +118,17 @@ def test_release_mapping_controls_count_keys_only() -> None:
     assert out == {"n_discarded": "<10", "max_abs_smd_after": 0.12,
                    "nested": {"events_treated": 125}, "flag": True}
     assert {e["action"] for e in log} == {"primary_suppression", "rounded"}
+
+
+def test_estimate_details_crude_rates_follow_released_counts() -> None:
+    details = {"rate_treated": 5 / 400.0 * 1000, "n_events_treated": 5, "person_years_treated": 400.0,
+               "rate_control": 123 / 410.0 * 1000, "n_events_control": 123,
+               "person_years_control": 410.0, "absolute_difference_per_1000_py": -150.0}
+    out, _ = release_estimate_details(details, REGIME)
+    assert out["n_events_treated"] == "<10" and out["rate_treated"] == "<10"
+    assert out["n_events_control"] == 125
+    assert out["rate_control"] == round(125 / 410.0 * 1000, 1)
+    assert out["absolute_difference_per_1000_py"] == -150.0  # model output: exempt
 
 
 def test_row_level_scores_are_binned_with_coarse_edges() -> None:

@@ -58,7 +58,12 @@ def test_results_json_contents_and_schema(written: Path) -> None:
     # counts rounded to 5 (398 -> 400), model estimates untouched (0.75 * 1.02)
     assert (first["n_treated"], first["n_control"]) == (400, 400)
     assert first["estimate"] == pytest.approx(0.765)
-    assert first["details"]["n_pairs"] == 400  # count-named detail controlled
+    details = first["details"]
+    assert details["n_clusters"] == 400  # count-named detail controlled (398)
+    # crude rates recomputed from released events: 1210 * 0.765 * 0.51231 = 474.2 -> 475
+    assert details["n_events_treated"] == 475
+    assert details["rate_treated"] == round(475 / 512.31 * 1000, 1)
+    assert details["absolute_difference_per_1000_py"] == pytest.approx(1210 * (0.765 - 1))
     assert {"covariate", "smd_before", "smd_after", "variance_ratio_after"} <= set(doc["balance"][0])
     assert doc["diagnostics"]["n_discarded"] == "<10"  # 4 discarded: suppressed
     assert doc["truth"]["outcomes"]["emergency_admissions"]["value"] == 0.75

@@ -16,7 +16,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from impacteval.report.sdc import DisclosureRegime
-from impacteval.report.tables import ReleasedTable, is_naive
+from impacteval.report.tables import (
+    ReleasedTable,
+    absolute_difference,
+    absolute_difference_ci,
+    is_naive,
+)
 from impacteval.results import EffectEstimate, EvaluationResult
 
 __all__ = [
@@ -145,11 +150,9 @@ def plain_summary(estimate: EffectEstimate) -> dict[str, Any]:
         )
     excludes = bool(lo > null or hi < null)
     absolute = None
-    d = estimate.details
-    diff = d.get("absolute_difference_per_1000")
-    if isinstance(diff, (int, float)) and not math.isnan(float(diff)):
-        a_lo = d.get("absolute_difference_per_1000_ci_lower")
-        a_hi = d.get("absolute_difference_per_1000_ci_upper")
+    diff = absolute_difference(estimate.details)
+    if diff is not None and not math.isnan(diff):
+        a_lo, a_hi = absolute_difference_ci(estimate.details)
         word = "fewer" if diff < 0 else "more"
         absolute = f"about {abs(float(diff)):,.0f} {word} {label} per 1,000 person-years"
         if isinstance(a_lo, (int, float)) and isinstance(a_hi, (int, float)):

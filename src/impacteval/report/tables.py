@@ -27,7 +27,10 @@ from impacteval.results import EffectEstimate, EvaluationResult
 
 __all__ = [
     "ReleasedTable",
+    "absolute_difference",
+    "absolute_difference_ci",
     "estimate_rows",
+    "release_estimate_details",
     "is_naive",
     "release_attrition",
     "release_balance",
@@ -270,6 +273,20 @@ def _detail(details: Mapping[str, Any], *names: str) -> float | None:
     return None
 
 
+def absolute_difference(details: Mapping[str, Any]) -> float | None:
+    """The absolute difference per 1,000 (person-years) an estimate's details carry, if any.
+
+    Read from ``absolute_difference_per_1000_py`` or ``absolute_difference_per_1000``.
+    """
+    return _detail(details, "absolute_difference_per_1000_py", "absolute_difference_per_1000")
+
+
+def absolute_difference_ci(details: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """Its confidence limits: ``absolute_difference_ci_lower/_upper`` (or the ``_per_1000``
+    spellings, or a two-element ``absolute_difference_per_1000_ci``)."""
+    return _abs_ci(details)
+
+
 def _abs_ci(details: Mapping[str, Any]) -> tuple[float | None, float | None]:
     for key in ("absolute_difference_per_1000_ci", "absolute_difference_ci"):
         v = details.get(key)
@@ -306,9 +323,7 @@ def estimate_rows(estimates: Sequence[EffectEstimate]) -> pd.DataFrame:
                 "p_value": e.p_value,
                 "n_treated": e.n_treated,
                 "n_control": e.n_control,
-                "absolute_difference_per_1000": _detail(
-                    e.details, "absolute_difference_per_1000", "absolute_difference"
-                ),
+                "absolute_difference_per_1000": absolute_difference(e.details),
                 "absolute_difference_per_1000_ci_lower": lo,
                 "absolute_difference_per_1000_ci_upper": hi,
             }
@@ -445,4 +460,31 @@ def release_mapping(
             out[key] = safe.at[0, "v"]
         else:
             out[key] = value
+    return out, log
+
+
+def release_estimate_details(
+    details: Mapping[str, Any], regime: DisclosureRegime, *, where: str = "estimates.details"
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An estimate's details for release.
+
+    Count-named entries are controlled (:func:`release_mapping`), and crude rates are
+    recomputed from the released counts so that rate x person-years cannot give back an exact
+    count: for ``arm`` in ``treated``/``control``, when ``rate_<arm>``, ``person_years_<arm>``
+    and ``n_events_<arm>`` (or ``events_<arm>``) are all present, ``rate_<arm>`` becomes the
+    released events per 1,000 person-years (one decimal), or the label if they are suppressed.
+    Model outputs (ratios, CIs, absolute differences) are exempt.
+    """
+    out, log = release_mapping(details, regime, where=where)
+    for arm in ("treated", "control"):
+        events_key = next((k for k in (f"n_events_{arm}", f"events_{arm}") if k in out), None)
+        rate_key, py_key = f"rate_{arm}", f"person_years_{arm}"
+        if events_key is None or rate_key not in out or py_key not in out:
+            continue
+        events, py = out[events_key], _detail(out, py_key)
+        if isinstance(events, str):
+            out[rate_key] = regime.label
+        elif events is not None and py:
+            out[rate_key] = round(float(events) / py * 1000.0, 1)
+        log.append({"table": where, "column": rate_key, "action": "rate_recomputed", "cells": 1})
     return out, log

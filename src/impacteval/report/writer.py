@@ -35,6 +35,7 @@ from impacteval.report.render import build_context, render_html, render_markdown
 from impacteval.report.sdc import DisclosureRegime
 from impacteval.report.tables import (
     ReleasedTable,
+    release_estimate_details,
     release_figure_data,
     release_mapping,
     release_tables,
@@ -110,7 +111,7 @@ def _results_document(
         d["n_treated"] = est_table.at[i, "n_treated"]
         d["n_control"] = est_table.at[i, "n_control"]
         d["method"] = est_table.at[i, "method"]
-        d["details"], _ = release_mapping(d["details"], regime, where="estimates.details")
+        d["details"], _ = release_estimate_details(d["details"], regime)
         estimates.append(d)
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,

@@ -420,3 +420,15 @@ def test_analysis_ready_spec_is_rejected(tmp_path: Path) -> None:
     f.write_text("a\n1\n")
     with pytest.raises(SchemaError):
         ingest(DataSpec(table=f), connect())
+
+
+def test_ingest_then_link(clean: tuple) -> None:
+    from impacteval.linkage import link
+
+    _, _, _, result = clean
+    c = _counts(link(result.tables).report)
+    assert c[("apc_episodes", "orphaned")] == 1  # E6 of P9
+    assert c[("apc_episodes", "linked")] == 4
+    assert c[("deaths", "orphaned")] == 1  # P8
+    assert c[("deaths", "duplicate_death_registrations")] == 1  # P2 registered twice
+    assert c[("persons", "persons_without_events")] == 1  # P5

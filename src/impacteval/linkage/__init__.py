@@ -1,1 +1,5 @@
-"""impacteval.linkage"""
+"""Stage 2: deterministic linkage on the pseudonymised person key, and its quality report."""
+
+from impacteval.linkage.link import LinkResult, link
+
+__all__ = ["LinkResult", "link"]

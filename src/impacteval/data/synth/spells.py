@@ -241,6 +241,45 @@ def select(spells: Spells, mask: np.ndarray) -> Spells:
     return Spells(**{k: getattr(spells, k)[mask] for k in Spells.__dataclass_fields__})
 
 
+_BIG = np.int64(1 << 20)  # > any day number we use; combines (person, day) into one sort key
+
+
+def overlaps(
+    person: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    fixed: Spells,
+    *,
+    start_inside: bool = False,
+) -> np.ndarray:
+    """Whether each stay [start, end] meets a stay in ``fixed`` of the same person.
+
+    ``fixed`` stays of one person must not overlap each other. With ``start_inside`` only a
+    start inside a fixed stay counts (so the spell a transfer came from is not caught).
+    """
+    if fixed.person.size == 0:
+        return np.zeros(person.size, dtype=bool)
+    order = np.lexsort((fixed.adm, fixed.person))
+    fp, fs = fixed.person[order], fixed.adm[order]
+    fe = fs + fixed.nights[order]
+    probe = start if start_inside else end
+    pos = np.searchsorted(fp * _BIG + fs, person * _BIG + probe, side="right") - 1
+    at = np.maximum(pos, 0)
+    return (pos >= 0) & (fp[at] == person) & (fe[at] >= start)
+
+
+def _drop_self_overlaps(spells: Spells) -> Spells:
+    """Drop spells admitted on or before the discharge day of an earlier spell of the person."""
+    order = np.lexsort((spells.adm, spells.person))
+    p = spells.person[order]
+    key = p * _BIG + spells.adm[order] + spells.nights[order]
+    previous = np.concatenate([[-1], np.maximum.accumulate(key)[:-1]])
+    overlap = (previous // _BIG == p) & (previous % _BIG >= spells.adm[order])
+    keep = np.empty(p.size, dtype=bool)
+    keep[order] = ~overlap
+    return select(spells, keep)
+
+
 def build_spells(
     rng: np.random.Generator,
     people: People,
@@ -248,11 +287,25 @@ def build_spells(
     terminal: EventDraws,
     elective: EventDraws,
 ) -> Spells:
-    """All counterfactual spells: emergency, terminal, transfers, elective, after-death quirks."""
+    """All counterfactual spells: emergency, terminal, transfers, elective, after-death quirks.
+
+    A person is in one hospital at a time: admissions drawn during another stay are dropped
+    (terminal stays and transfer stays win). This happens before thinning, so the thinned
+    spells remain a thinning of the counterfactual spells and the truth stays exact.
+    """
     em = _emergency(rng, people, emergency, EM)
     term = _emergency(rng, people, terminal, TERMINAL)
-    em, transferred = _transfers(rng, people, em)
     el = _elective(rng, people, elective.person, elective.day, ELECTIVE)
+    base = concat([em, el])
+    base = select(base, ~overlaps(base.person, base.adm, base.adm + base.nights, term))
+    base = _drop_self_overlaps(base)
+    base, transferred = _transfers(rng, people, base)
+    transferred = select(
+        transferred,
+        ~overlaps(transferred.person, transferred.adm, transferred.adm + transferred.nights, term),
+    )
+    transferred = _drop_self_overlaps(transferred)
+    base = select(base, ~overlaps(base.person, base.adm, base.adm, transferred, start_inside=True))
     # quirk: a day case recorded after the patient's death (~5% of deaths)
     dead = np.flatnonzero((people.death < w.END_DAY) & (rng.random(people.death.size) < 0.05))
     late = people.death[dead] + rng.integers(1, 61, dead.size)
@@ -265,5 +318,4 @@ def build_spells(
         nights=np.zeros(n_late, np.int64),
         n_episodes=np.ones(n_late, np.int64),
     )
-    spells = concat([em, term, transferred, el, after])
-    return spells
+    return concat([base, term, transferred, after])

@@ -142,8 +142,8 @@ class RegressionDiscontinuity:
     >>> x = rng.uniform(-1, 1, 2000)
     >>> df = pd.DataFrame({"score": x, "y": 1 + x + 0.5 * (x >= 0) + rng.normal(0, 0.3, 2000)})
     >>> est = RegressionDiscontinuity().fit(df, outcome="y", running="score")
-    >>> round(est.estimate, 1)
-    0.5
+    >>> abs(est.estimate - 0.5) < 0.2
+    True
     """
 
     design: ClassVar[str] = "regression_discontinuity"

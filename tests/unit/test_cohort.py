@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 from impacteval.cohort import CohortResult, build_cohort
-from impacteval.cohort.covariates import COVARIATES, FLOAT_COVARIATES
 from impacteval.config.models import CohortSpec
 from impacteval.exceptions import ConfigError, DesignError, SchemaError
 

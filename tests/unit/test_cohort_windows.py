@@ -16,8 +16,8 @@ import pytest
 from test_cohort import (
     ALL_OUTCOMES,
     CUT,
-    D,
     EVENTS_SCHEMA,
+    D,
     event,
     inputs,
     make_spec,

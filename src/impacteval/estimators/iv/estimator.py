@@ -188,8 +188,6 @@ class InstrumentalVariables:
         WeakInstrumentWarning
             If the first-stage F statistic is below ``weak_instrument_f``.
         """
-        instruments = list(instruments)
-        covariates = list(covariates)
         check_roles(
             outcome=outcome,
             treatment=treatment,
@@ -198,6 +196,8 @@ class InstrumentalVariables:
             cluster=cluster,
             cov_type=self.cov_type,
         )
+        instruments = list(instruments)
+        covariates = list(covariates)
         numeric = [outcome, treatment, *instruments, *covariates]
         check_columns(data, numeric, cluster)
 

@@ -48,10 +48,11 @@ def _fit(senate: pd.DataFrame, spec: dict):
         vce=spec.get("vce", "nn"),
         fuzzy=spec.get("fuzzy", False),
     )
+    data = senate.assign(margin=senate["margin"].round()) if spec.get("round_margin") else senate
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MassPointsWarning)
         return est.fit(
-            senate,
+            data,
             outcome="vote",
             running="margin",
             treatment="takeup" if spec.get("fuzzy") else None,

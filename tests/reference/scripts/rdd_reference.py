@@ -81,7 +81,9 @@ def main() -> None:
             args["cluster"] = d[spec["cluster"]]
         if spec.get("fuzzy"):
             args["fuzzy"] = fuzzy_treatment(d)
-        r = rdrobust(d["vote"], d["margin"], **args, **kw)
+        # Mass points: the margin rounded to whole points (about 60% repeated values).
+        margin = d["margin"].round() if spec.get("round_margin") else d["margin"]
+        r = rdrobust(d["vote"], margin, **args, **kw)
         cases[name] = {"spec": spec, "rdrobust": record(r)}
 
     for vce in ("nn", "hc1", "hc0", "hc2", "hc3"):
@@ -98,6 +100,8 @@ def main() -> None:
     run("sharp_mserd_cluster_state", {"cluster": "state"})
     run("sharp_mserd_covs_cluster_state",
         {"covariates": ["presdemvoteshlag1", "population"], "cluster": "state"})
+    run("sharp_mserd_nn_mass_points", {"round_margin": True})
+    run("sharp_msetwo_hc1_mass_points", {"round_margin": True, "bwselect": "msetwo", "vce": "hc1"})
     run("fuzzy_fixed_h15_nn", {"fuzzy": True, "h": 15.0})
     run("fuzzy_fixed_h15_hc1", {"fuzzy": True, "h": 15.0, "vce": "hc1"})
     run("fuzzy_mserd_nn", {"fuzzy": True})

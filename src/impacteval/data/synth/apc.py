@@ -10,7 +10,14 @@ import pyarrow as pa
 from impacteval.data.synth import world as w
 from impacteval.data.synth.arrow import coded, dates, from_bytes, ints, serial_keys
 from impacteval.data.synth.population import People
-from impacteval.data.synth.spells import AFTER_DEATH, CONDITION_CODE_INDEX, DIAG_CODES, ELECTIVE, Spells, select
+from impacteval.data.synth.spells import (
+    AFTER_DEATH,
+    CONDITION_CODE_INDEX,
+    DIAG_CODES,
+    ELECTIVE,
+    Spells,
+    select,
+)
 
 N_DIAG = 20
 N_OPERTN = 24
@@ -59,7 +66,9 @@ def _split(rng: np.random.Generator, spells: Spells) -> tuple[np.ndarray, np.nda
     k = spells.n_episodes.astype(np.int64)
     nights = spells.nights
     cuts = np.floor(rng.random((k.size, 3)) * (nights + 1)[:, None]).astype(np.int64)
-    cuts = np.where(np.arange(3)[None, :] < (k - 1)[:, None], np.minimum(cuts, nights[:, None]), nights[:, None])
+    cuts = np.where(
+        np.arange(3)[None, :] < (k - 1)[:, None], np.minimum(cuts, nights[:, None]), nights[:, None]
+    )
     cuts.sort(axis=1)
     bounds = np.column_stack([np.zeros(k.size, np.int64), cuts, nights])
     spell = np.repeat(np.arange(k.size), k)
@@ -86,7 +95,13 @@ def episodes_table(
     epiend = sp.adm[spell] + bounds[spell, order + 1]
     last = order == sp.n_episodes[spell] - 1
     started = epistart <= w.CUT_DAY
-    spell, order, epistart, epiend, last = spell[started], order[started], epistart[started], epiend[started], last[started]
+    spell, order, epistart, epiend, last = (
+        spell[started],
+        order[started],
+        epistart[started],
+        epiend[started],
+        last[started],
+    )
     unfinished = epiend > w.CUT_DAY
     rows = np.lexsort((order, spell, epistart))
     spell, order, epistart, epiend, last, unfinished = (
@@ -114,11 +129,15 @@ def episodes_table(
     specialty = np.where(
         (order == 0) | (rng.random(n) < 0.5),
         sp.specialty[spell],
-        np.array(w.EMERGENCY_SPECIALTIES, dtype="S3")[rng.integers(0, len(w.EMERGENCY_SPECIALTIES), n)],
+        np.array(w.EMERGENCY_SPECIALTIES, dtype="S3")[
+            rng.integers(0, len(w.EMERGENCY_SPECIALTIES), n)
+        ],
     )
     tretspef = np.where(rng.random(n) < 0.9, specialty, b"300")
     provider = np.array(w.TRUSTS, dtype="S3")[sp.provider[spell]]
-    site = np.char.add(np.char.add(provider, b"0"), np.array([b"1", b"2", b"3"])[rng.integers(0, 3, n)])
+    site = np.char.add(
+        np.char.add(provider, b"0"), np.array([b"1", b"2", b"3"])[rng.integers(0, 3, n)]
+    )
 
     columns: dict[str, pa.Array] = {
         "EPIKEY": serial_keys(first_key, n),
@@ -163,10 +182,14 @@ def _diagnoses(
     years = np.where(age >= 7000, 0, age)
     p_record = np.where(years >= 50, 0.75, 0.5)
     recorded = people.conditions[person] & (rng.random((n, k)) < p_record[:, None])
-    codes = CONDITION_CODE_INDEX[np.arange(k)[None, :], people.condition_code[person]].astype(np.int16)
+    codes = CONDITION_CODE_INDEX[np.arange(k)[None, :], people.condition_code[person]].astype(
+        np.int16
+    )
     recorded &= codes != primary[:, None]
     n_extra = np.minimum(rng.poisson(0.4 + 0.04 * np.maximum(years - 40, 0)), 4)
-    groups = np.array([DIAG_CODES.index(c) for c in w.OTHER_SECONDARY], dtype=np.int16).reshape(4, 5)
+    groups = np.array([DIAG_CODES.index(c) for c in w.OTHER_SECONDARY], dtype=np.int16).reshape(
+        4, 5
+    )
     extra = groups[np.arange(4)[None, :], rng.integers(0, 5, (n, 4))]
     extra = np.where(np.arange(4)[None, :] < n_extra[:, None], extra, -1)
     matrix = np.column_stack([primary, np.where(recorded, codes, -1), extra]).astype(np.int16)

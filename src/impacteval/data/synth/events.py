@@ -52,7 +52,9 @@ def _multipliers(people: People, idx: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _general_slots(people: People, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+def _general_slots(
+    people: People, idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     lo = w.YEAR_BOUNDS[:-1][None, :]
     hi = w.YEAR_BOUNDS[1:][None, :]
     s0 = people.obs_start[idx][:, None]
@@ -66,7 +68,9 @@ def _general_slots(people: People, idx: np.ndarray) -> tuple[np.ndarray, np.ndar
     return starts, ends, rates
 
 
-def _mover_slots(people: People, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+def _mover_slots(
+    people: People, idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     s = people.move_in[idx]
     obs_end = people.obs_end[idx]
     res_end = np.minimum(people.res_end[idx], obs_end)
@@ -80,13 +84,19 @@ def _mover_slots(people: People, idx: np.ndarray) -> tuple[np.ndarray, np.ndarra
     surge = {"em": w.MOVER_SURGE, "ae": w.MOVER_SURGE, "el": np.ones(4), "op": np.full(4, 1.2)}
     rates = {}
     for k in KINDS:
-        per_slot = np.concatenate([[w.MOVER_PRE[k]], w.MOVER_PRE[k] * surge[k], [w.MOVER_POST[k]] * 2])
+        per_slot = np.concatenate(
+            [[w.MOVER_PRE[k]], w.MOVER_PRE[k] * surge[k], [w.MOVER_POST[k]] * 2]
+        )
         rates[k] = per_slot[None, :] * mult[k][:, None]
     return starts, ends, rates
 
 
 def _sample(
-    rng: np.random.Generator, idx: np.ndarray, starts: np.ndarray, ends: np.ndarray, rate: np.ndarray
+    rng: np.random.Generator,
+    idx: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    rate: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     length = np.maximum(ends - starts, 0).astype(float)
     counts = rng.poisson(rate * length / w.YEAR).ravel()
@@ -96,7 +106,9 @@ def _sample(
     return idx[row], np.floor(t).astype(np.int64), slot
 
 
-def draw_events(rng: np.random.Generator, people: People, rate_ratio: float) -> dict[str, EventDraws]:
+def draw_events(
+    rng: np.random.Generator, people: People, rate_ratio: float
+) -> dict[str, EventDraws]:
     """Counterfactual events of every kind for everybody, with the thinning decision."""
     general = np.flatnonzero(~people.mover)
     movers = np.flatnonzero(people.mover)
@@ -111,7 +123,11 @@ def draw_events(rng: np.random.Generator, people: People, rate_ratio: float) -> 
         treated_time = np.concatenate(
             [np.zeros(gp.size, dtype=bool), (ms == RESIDENT_SLOT) & people.treated[mp]]
         )
-        keep = thin(rng, treated_time, rate_ratio) if kind in ("em", "ae") else np.ones(person.size, bool)
+        keep = (
+            thin(rng, treated_time, rate_ratio)
+            if kind in ("em", "ae")
+            else np.ones(person.size, bool)
+        )
         out[kind] = EventDraws(person=person, day=day_, treated_time=treated_time, keep=keep)
     return out
 

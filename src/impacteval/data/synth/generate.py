@@ -16,7 +16,13 @@ from impacteval.data.synth.arrow import write_parquet
 from impacteval.data.synth.events import draw_events, draw_terminal_admissions
 from impacteval.data.synth.population import build_people
 from impacteval.data.synth.spells import EM, TERMINAL, TRANSFER, build_spells, select
-from impacteval.data.synth.tables import ae_table, deaths_table, op_table, persons_table, settings_table
+from impacteval.data.synth.tables import (
+    ae_table,
+    deaths_table,
+    op_table,
+    persons_table,
+    settings_table,
+)
 from impacteval.data.synth.truth import compute_truth
 from impacteval.exceptions import ConfigError
 
@@ -137,21 +143,30 @@ def generate(
             },
         }
     )
-    (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out / "truth.json").write_text(
+        json.dumps(truth, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     clock.tick("done", 0)
     return truth
 
 
 def _validate(n_persons: int, seed: int, rate_ratio: float) -> None:
-    if isinstance(n_persons, bool) or not isinstance(n_persons, int | np.integer) or n_persons < MIN_PERSONS:
+    if (
+        isinstance(n_persons, bool)
+        or not isinstance(n_persons, int | np.integer)
+        or n_persons < MIN_PERSONS
+    ):
         raise ConfigError(
             f"needs a whole number of persons of at least {MIN_PERSONS}",
             where="synth.n_persons",
             hint=f"use --persons {MIN_PERSONS} or more (the demo uses 60000)",
         )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ConfigError("the seed must be a non-negative whole number", where="synth.seed",
-                          hint="use e.g. --seed 2017")
+        raise ConfigError(
+            "the seed must be a non-negative whole number",
+            where="synth.seed",
+            hint="use e.g. --seed 2017",
+        )
     if not (0.0 < float(rate_ratio) <= 1.0):
         raise ConfigError(
             "the rate ratio must be in (0, 1]: the effect is applied by thinning events",

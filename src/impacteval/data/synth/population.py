@@ -23,11 +23,51 @@ from impacteval.data.synth.arrow import unique_tokens
 #: England-like age distribution at 2012-01-01 in 5-year bands from -5 (born during the
 #: extract) to 100 (ONS 2011 census shape, rounded).
 _AGE_BAND_WEIGHTS = np.array(
-    [5.9, 6.3, 5.6, 5.8, 6.3, 6.8, 6.9, 6.6, 6.8, 7.3, 7.3, 6.4, 5.7, 6.0, 4.7, 3.9, 3.2,
-     2.5, 1.5, 0.6, 0.2]
+    [
+        5.9,
+        6.3,
+        5.6,
+        5.8,
+        6.3,
+        6.8,
+        6.9,
+        6.6,
+        6.8,
+        7.3,
+        7.3,
+        6.4,
+        5.7,
+        6.0,
+        4.7,
+        3.9,
+        3.2,
+        2.5,
+        1.5,
+        0.6,
+        0.2,
+    ]
 )
 SEX_CODES = ("1", "2", "9", "0")
-ETHNOS_CODES = ("A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z", "99")
+ETHNOS_CODES = (
+    "A",
+    "B",
+    "C",
+    "D",
+    "E",
+    "F",
+    "G",
+    "H",
+    "J",
+    "K",
+    "L",
+    "M",
+    "N",
+    "P",
+    "R",
+    "S",
+    "Z",
+    "99",
+)
 _ETHNOS_GENERAL = np.array(
     [80.0, 1.0, 3.0, 0.5, 0.3, 0.5, 0.4, 2.5, 2.0, 0.8, 0.8, 1.0, 1.2, 0.3, 0.4, 1.0, 0.8, 0.4]
 )
@@ -86,7 +126,8 @@ class People:
 def _softmax_choice(rng: np.random.Generator, logits: np.ndarray) -> np.ndarray:
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
-    return (rng.random(logits.shape[0])[:, None] > cum).sum(axis=1)
+    u = rng.random(size=(logits.shape[0],))
+    return (u[:, None] > cum).sum(axis=1)
 
 
 def _normalise_by_band(values: np.ndarray, age: np.ndarray) -> np.ndarray:
@@ -107,7 +148,9 @@ def _conditions(
     per_z = np.array([c[4] for c in w.CONDITIONS])
     bump = np.array([c[5] for c in w.CONDITIONS])
     logit = (
-        intercept + per_decade * ((age - 75.0) / 10.0)[:, None] + per_z * z[:, None]
+        intercept
+        + per_decade * ((age - 75.0) / 10.0)[:, None]
+        + per_z * z[:, None]
         + bump * mover[:, None]
     )
     has = rng.random((age.size, k)) < 1.0 / (1.0 + np.exp(-logit))
@@ -129,7 +172,9 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
     orphan[n_general:n_gen_all] = True
 
     # --- ages and birth days -----------------------------------------------------------------
-    band = rng.choice(_AGE_BAND_WEIGHTS.size, size=n_gen_all, p=_AGE_BAND_WEIGHTS / _AGE_BAND_WEIGHTS.sum())
+    band = rng.choice(
+        _AGE_BAND_WEIGHTS.size, size=n_gen_all, p=_AGE_BAND_WEIGHTS / _AGE_BAND_WEIGHTS.sum()
+    )
     age_at_start = (band - 1) * 5.0 + rng.random(n_gen_all) * 5.0
     first_born = -(w.END_DAY - 1 - w.START_DAY) / w.YEAR
     age_at_start = np.maximum(age_at_start, first_born)
@@ -175,18 +220,28 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
 
     # --- areas: general population by weight, movers with confounded selection ---------------
     area = np.empty(n, dtype=np.int64)
-    area[gen] = rng.choice(len(w.AREAS), size=int(gen.sum()), p=w.AREA_WEIGHTS / w.AREA_WEIGHTS.sum())
+    area[gen] = rng.choice(
+        len(w.AREAS), size=int(gen.sum()), p=w.AREA_WEIGHTS / w.AREA_WEIGHTS.sum()
+    )
     zm = z[mover] - 0.8
     agem = age_ref[mover] - 85.0
     logits = np.column_stack(
-        [w.SELECTION[0] + w.SELECTION[1] * zm + w.SELECTION[2] * agem, np.full(n_mover, 0.875), np.zeros(n_mover)]
+        [
+            w.SELECTION[0] + w.SELECTION[1] * zm + w.SELECTION[2] * agem,
+            np.full(n_mover, 0.875),
+            np.zeros(n_mover),
+        ]
     )
     group = _softmax_choice(rng, logits)
     n_comp, n_other = len(w.COMPARISON_AREAS), len(w.OTHER_AREAS)
     area_m = np.where(
         group == 0,
         0,
-        np.where(group == 1, 1 + rng.integers(0, n_comp, n_mover), 1 + n_comp + rng.integers(0, n_other, n_mover)),
+        np.where(
+            group == 1,
+            1 + rng.integers(0, n_comp, n_mover),
+            1 + n_comp + rng.integers(0, n_other, n_mover),
+        ),
     )
     area[mover] = area_m
 
@@ -197,7 +252,9 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
     if n_lsoa.sum() > 33_768:  # very large runs: keep codes unique within E01000001..E01999999
         lsoa_numbers = rng.choice(999_999, size=int(n_lsoa.sum()), replace=False) + 1
     lsoa_area = np.repeat(np.arange(len(w.AREAS)), n_lsoa)
-    lsoa_imd = np.clip(np.round(rng.normal(w.AREA_IMD_MEAN[lsoa_area], 2.2)), 1, 10).astype(np.int64)
+    lsoa_imd = np.clip(np.round(rng.normal(w.AREA_IMD_MEAN[lsoa_area], 2.2)), 1, 10).astype(
+        np.int64
+    )
     lsoa_first = np.concatenate([[0], np.cumsum(n_lsoa)[:-1]])
     n_gp = np.maximum(2, np.round(area_pop / 7000.0)).astype(np.int64)
     gp_numbers = rng.choice(100_000, size=int(n_gp.sum()), replace=False)
@@ -237,9 +294,15 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
     death = np.full(n, w.NEVER, dtype=np.int64)
     death[gen] = _general_deaths(rng, birth[gen], obs_start[gen], death_mult[gen])
     hazard = w.MOVER_DEATH * death_mult[mover]
-    death[mover] = move_in[mover] + (rng.exponential(1.0, n_mover) / hazard * w.YEAR).astype(np.int64)
+    death[mover] = move_in[mover] + (rng.exponential(1.0, n_mover) / hazard * w.YEAR).astype(
+        np.int64
+    )
     move_out = np.full(n, w.NEVER, dtype=np.int64)
-    move_out[mover] = move_in[mover] + 1 + (rng.exponential(1.0 / w.MOVER_MOVE_OUT, n_mover) * w.YEAR).astype(np.int64)
+    move_out[mover] = (
+        move_in[mover]
+        + 1
+        + (rng.exponential(1.0 / w.MOVER_MOVE_OUT, n_mover) * w.YEAR).astype(np.int64)
+    )
     # deaths abroad after emigration are not registered; deaths after the cut are unknown
     death = np.where((emigrate < death) | (death >= w.END_DAY), w.NEVER, death)
     reg_end = np.where(emigrate < w.END_DAY, emigrate, w.NEVER)
@@ -323,9 +386,13 @@ def _build_homes(
     area = np.repeat(np.arange(n_area), n_homes)
     first = np.concatenate([[0], np.cumsum(n_homes)[:-1]])
     position = np.arange(area.size) - first[area]
-    nursing = np.where(position == 0, True, np.where(position == 1, False, rng.random(area.size) < 0.45))
+    nursing = np.where(
+        position == 0, True, np.where(position == 1, False, rng.random(area.size) < 0.45)
+    )
     beds = np.where(
-        nursing, rng.lognormal(np.log(52.0), 0.35, area.size), rng.lognormal(np.log(30.0), 0.4, area.size)
+        nursing,
+        rng.lognormal(np.log(52.0), 0.35, area.size),
+        rng.lognormal(np.log(30.0), 0.4, area.size),
     )
     beds = np.clip(np.round(beds), 6, 150).astype(np.int64)
     rural = rng.random(area.size) < w.AREA_RURAL[area]

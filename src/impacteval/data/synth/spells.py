@@ -99,9 +99,7 @@ def _episode_counts(rng: np.random.Generator, nights: np.ndarray) -> np.ndarray:
     return np.minimum(k, nights + 1)
 
 
-def _emergency(
-    rng: np.random.Generator, people: People, draws: EventDraws, kind: int
-) -> Spells:
+def _emergency(rng: np.random.Generator, people: People, draws: EventDraws, kind: int) -> Spells:
     person, adm = draws.person, draws.day
     n = person.size
     age = (adm - people.birth[person]) / w.YEAR
@@ -195,7 +193,9 @@ def _transfers(rng: np.random.Generator, people: People, parents: Spells) -> tup
     return parents, child
 
 
-def _elective(rng: np.random.Generator, people: People, person: np.ndarray, adm: np.ndarray, kind: int) -> Spells:
+def _elective(
+    rng: np.random.Generator, people: People, person: np.ndarray, adm: np.ndarray, kind: int
+) -> Spells:
     n = person.size
     classpat = _choose(rng, ("1", "2", "3", "4"), np.array([0.33, 0.62, 0.04, 0.01]), n)
     nights = np.where(
@@ -233,7 +233,9 @@ def _replace(spells: Spells, **changes: np.ndarray) -> Spells:
 
 def concat(parts: list[Spells]) -> Spells:
     """Concatenate spell sets field by field."""
-    return Spells(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in Spells.__dataclass_fields__})
+    return Spells(
+        **{k: np.concatenate([getattr(p, k) for p in parts]) for k in Spells.__dataclass_fields__}
+    )
 
 
 def select(spells: Spells, mask: np.ndarray) -> Spells:

@@ -6,7 +6,15 @@ import numpy as np
 import pyarrow as pa
 
 from impacteval.data.synth import world as w
-from impacteval.data.synth.arrow import coded, dates, formatted_numbers, from_bytes, hhmm, ints, serial_keys
+from impacteval.data.synth.arrow import (
+    coded,
+    dates,
+    formatted_numbers,
+    from_bytes,
+    hhmm,
+    ints,
+    serial_keys,
+)
 from impacteval.data.synth.population import ETHNOS_CODES, SEX_CODES, Homes, People
 from impacteval.data.synth.spells import CONDITION_CODE_INDEX, DIAG_CODES, provider_for
 
@@ -77,21 +85,49 @@ DEATHS_SCHEMA = pa.schema(
     ]
 )
 _HOUR_WEIGHTS = np.array(
-    [1.0, 0.8, 0.6, 0.5, 0.5, 0.6, 1.0, 2.0, 3.5, 4.5, 5.0, 5.0, 4.8, 4.6, 4.5, 4.4, 4.4, 4.5, 4.4,
-     4.0, 3.5, 3.0, 2.3, 1.6]
+    [
+        1.0,
+        0.8,
+        0.6,
+        0.5,
+        0.5,
+        0.6,
+        1.0,
+        2.0,
+        3.5,
+        4.5,
+        5.0,
+        5.0,
+        4.8,
+        4.6,
+        4.5,
+        4.4,
+        4.4,
+        4.5,
+        4.4,
+        4.0,
+        3.5,
+        3.0,
+        2.3,
+        1.6,
+    ]
 )
 _AE_DISPOSALS = ("02", "03", "04", "05", "06", "07", "10", "11", "12", "13", "14")
 _AE_DISPOSAL_P = np.array([0.35, 0.38, 0.03, 0.03, 0.04, 0.01, 0.001, 0.04, 0.05, 0.01, 0.059])
 
 
-def _pick(rng: np.random.Generator, codes: tuple[str, ...], p: list[float] | np.ndarray, n: int) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, codes: tuple[str, ...], p: list[float] | np.ndarray, n: int
+) -> np.ndarray:
     p = np.asarray(p, dtype=float)
     return np.array([c.encode() for c in codes])[rng.choice(len(codes), size=n, p=p / p.sum())]
 
 
 def _mmyyyy(day_: np.ndarray) -> np.ndarray:
     months = day_.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    return np.char.add(formatted_numbers("", months % 12 + 1, 2), formatted_numbers("", 1970 + months // 12, 4))
+    return np.char.add(
+        formatted_numbers("", months % 12 + 1, 2), formatted_numbers("", 1970 + months // 12, 4)
+    )
 
 
 def persons_table(rng: np.random.Generator, people: People) -> pa.Table:
@@ -103,7 +139,9 @@ def persons_table(rng: np.random.Generator, people: People) -> pa.Table:
     lsoa_unknown = u[:, 0] < 0.003
     lsoa = np.where(lsoa_unknown, b"Z99999999", formatted_numbers("E01", people.lsoa[idx], 6))
     letters = np.frombuffer(w.AREA_GP_LETTER.encode(), dtype="S1")
-    gp = np.char.add(letters[people.gp_letter[idx] % letters.size], formatted_numbers("", people.gp[idx], 5))
+    gp = np.char.add(
+        letters[people.gp_letter[idx] % letters.size], formatted_numbers("", people.gp[idx], 5)
+    )
     gp = np.where(u[:, 1] < 0.003, b"V81999", gp)
     reg_end = people.reg_end[idx]
     return pa.table(
@@ -167,13 +205,23 @@ def ae_table(
     is_adm = np.arange(person.size) < a_person.size
     n = person.size
     age = (day_ - people.birth[person]) / w.YEAR
-    resident = people.mover[person] & (day_ >= people.move_in[person]) & (day_ < people.res_end[person])
-    minute = rng.choice(24, size=n, p=_HOUR_WEIGHTS / _HOUR_WEIGHTS.sum()) * 60 + rng.integers(0, 60, n)
+    resident = (
+        people.mover[person] & (day_ >= people.move_in[person]) & (day_ < people.res_end[person])
+    )
+    minute = rng.choice(24, size=n, p=_HOUR_WEIGHTS / _HOUR_WEIGHTS.sum()) * 60 + rng.integers(
+        0, 60, n
+    )
     p_ambulance = np.where(is_adm, 0.6, 0.1 + 0.25 * (age >= 75) + 0.3 * resident)
     disposal = np.where(is_adm, b"01", _pick(rng, _AE_DISPOSALS, _AE_DISPOSAL_P, n))
-    minutes = np.where(is_adm, rng.lognormal(np.log(270.0), 0.4, n), rng.lognormal(np.log(140.0), 0.55, n))
-    dept = np.where(is_adm, b"01", _pick(rng, ("01", "02", "03", "04"), [0.70, 0.02, 0.24, 0.04], n))
-    cat = np.where(is_adm & (rng.random(n) < 0.95), b"1", _pick(rng, ("1", "2", "3"), [0.88, 0.05, 0.07], n))
+    minutes = np.where(
+        is_adm, rng.lognormal(np.log(270.0), 0.4, n), rng.lognormal(np.log(140.0), 0.55, n)
+    )
+    dept = np.where(
+        is_adm, b"01", _pick(rng, ("01", "02", "03", "04"), [0.70, 0.02, 0.24, 0.04], n)
+    )
+    cat = np.where(
+        is_adm & (rng.random(n) < 0.95), b"1", _pick(rng, ("1", "2", "3"), [0.88, 0.05, 0.07], n)
+    )
     diag = np.where(rng.random(n) < 0.1, -1, rng.integers(0, len(w.AE_DIAGNOSES), n))
 
     # quirk: ~0.4% duplicate rows (same person, provider, day; arrival 1-59 minutes later)
@@ -214,7 +262,9 @@ def op_table(
     order = np.lexsort((person, day_))
     person, day_ = person[order], day_[order]
     n = person.size
-    attended = _pick(rng, ("5", "6", "3", "2", "4", "7", "0"), [0.80, 0.04, 0.07, 0.04, 0.04, 0.005, 0.005], n)
+    attended = _pick(
+        rng, ("5", "6", "3", "2", "4", "7", "0"), [0.80, 0.04, 0.07, 0.04, 0.04, 0.005, 0.005], n
+    )
     seen = (attended == b"5") | (attended == b"6")
     outcome = _pick(rng, ("1", "2", "3"), [0.25, 0.60, 0.15], n)
     trusts = np.array(w.TRUSTS, dtype="S3")
@@ -225,11 +275,15 @@ def op_table(
             "PROCODE3": from_bytes(trusts[provider_for(rng, people, person)]),
             "APPTDATE": dates(day_),
             "ATTENDED": from_bytes(attended),
-            "FIRSTATT": from_bytes(_pick(rng, ("1", "2", "3", "4", "5"), [0.30, 0.60, 0.03, 0.06, 0.01], n)),
+            "FIRSTATT": from_bytes(
+                _pick(rng, ("1", "2", "3", "4", "5"), [0.30, 0.60, 0.03, 0.06, 0.01], n)
+            ),
             "TRETSPEF": from_bytes(_pick(rng, w.OP_SPECIALTIES, np.ones(len(w.OP_SPECIALTIES)), n)),
             "OUTCOME": from_bytes(outcome, mask=~seen),
             "PRIORITY": from_bytes(_pick(rng, ("1", "2", "3"), [0.80, 0.15, 0.05], n)),
-            "CONSMED": from_bytes(_pick(rng, ("01", "02", "03", "98"), [0.93, 0.04, 0.01, 0.02], n)),
+            "CONSMED": from_bytes(
+                _pick(rng, ("01", "02", "03", "98"), [0.93, 0.04, 0.01, 0.02], n)
+            ),
         },
         schema=OP_SCHEMA,
     )
@@ -255,7 +309,9 @@ def deaths_table(rng: np.random.Generator, people: People, in_hospital: np.ndarr
         c = names.index(name)
         underlying = np.where(has[:, c], codes[:, c], underlying)
     contributing = np.where(has & (codes != underlying[:, None]), codes, -1)
-    contributing = np.take_along_axis(contributing, np.argsort(contributing < 0, axis=1, kind="stable"), axis=1)[:, :4]
+    contributing = np.take_along_axis(
+        contributing, np.argsort(contributing < 0, axis=1, kind="stable"), axis=1
+    )[:, :4]
     resident_at_death = people.mover[dead] & (people.res_end[dead] == people.death[dead])
     pod = np.where(
         in_hospital[dead],

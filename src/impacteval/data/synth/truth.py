@@ -9,7 +9,7 @@ import numpy as np
 from impacteval.data.synth import world as w
 from impacteval.data.synth.events import EventDraws, in_treated_followup
 from impacteval.data.synth.population import People
-from impacteval.data.synth.spells import EM, ELECTIVE, TERMINAL, Spells
+from impacteval.data.synth.spells import ELECTIVE, EM, TERMINAL, Spells
 
 _NOTES = {
     "emergency_admissions": (
@@ -85,7 +85,8 @@ def compute_truth(
         "deaths": 1.0,
     }
     outcomes = {
-        name: {"scale": "rate_ratio", "value": values[name], "note": _NOTES[name]} for name in values
+        name: {"scale": "rate_ratio", "value": values[name], "note": _NOTES[name]}
+        for name in values
     }
     return {
         "outcomes": outcomes,

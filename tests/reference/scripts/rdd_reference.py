@@ -98,6 +98,7 @@ def main() -> None:
     run("sharp_mserd_nn_p2", {"p": 2})
     run("sharp_mserd_covs_nn", {"covariates": ["presdemvoteshlag1", "population"]})
     run("sharp_mserd_cluster_state", {"cluster": "state"})
+    run("sharp_fixed_h15_cluster_state", {"cluster": "state", "h": 15.0})
     run("sharp_mserd_covs_cluster_state",
         {"covariates": ["presdemvoteshlag1", "population"], "cluster": "state"})
     run("sharp_mserd_nn_mass_points", {"round_margin": True})

@@ -432,3 +432,24 @@ def test_ingest_then_link(clean: tuple) -> None:
     assert c[("deaths", "orphaned")] == 1  # P8
     assert c[("deaths", "duplicate_death_registrations")] == 1  # P2 registered twice
     assert c[("persons", "persons_without_events")] == 1  # P5
+
+
+def test_cached_tables_hold_the_same_rows(clean: tuple) -> None:
+    _, _, frames, result = clean
+    cached = result.cached()
+    assert cached.report is result.report
+    for name, t in cached.tables.items():
+        got = t.to_pandas()
+        pd.testing.assert_frame_equal(
+            got.sort_values(list(got.columns[:2])).reset_index(drop=True),
+            frames[name].sort_values(list(got.columns[:2])).reset_index(drop=True),
+        )
+
+
+def test_report_is_grouped_by_table(clean: tuple) -> None:
+    _, _, _, result = clean
+    report = result.report
+    assert list(report.columns) == ["table", "measure", "count"]
+    assert list(dict.fromkeys(report.table)) == list(CONTRACT)[:5]
+    for _, part in report.groupby("table"):
+        assert part.measure.iloc[0] == "rows_read" and part.measure.iloc[-1] == "rows_out"

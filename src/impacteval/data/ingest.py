@@ -89,6 +89,18 @@ class IngestResult:
     def __post_init__(self) -> None:
         object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
 
+    def cached(self) -> IngestResult:
+        """The same result with every table computed once and kept by the engine.
+
+        The tables returned by :func:`ingest` are lazy: each query on them re-reads the files
+        and re-runs the cleaning (and Ibis recompiles it, about a second per query). A
+        pipeline that queries them many times should call ``cached()`` once (DuckDB: a
+        temporary table, spilled to ``temp_directory`` when over ``memory_limit``; Spark:
+        ``DataFrame.cache``).
+        """
+        return IngestResult(tables={k: t.cache() for k, t in self.tables.items()},
+                            report=self.report)
+
 
 @dataclass
 class _Prepared:
@@ -335,8 +347,9 @@ def ingest(spec: DataSpec, con: BaseBackend) -> IngestResult:
             rows += [(table, r.measure, int(counts[f"_rule{i}"] or 0)) for i, r in enumerate(rules)]
             t = t.filter(~drop_condition(rules))
         out[table] = t.select(*CONTRACT[table].names)
-    report = pd.DataFrame(rows, columns=["table", "measure", "count"])
-    report = _add_rows_out(report)
+    order = {name: i for i, name in enumerate(CONTRACT)}
+    rows.sort(key=lambda r: order[r[0]])  # stable: per table, in the order the rules ran
+    report = _add_rows_out(pd.DataFrame(rows, columns=["table", "measure", "count"]))
     return IngestResult(tables=out, report=report)
 
 
@@ -370,7 +383,8 @@ def _add_rows_out(report: pd.DataFrame) -> pd.DataFrame:
     for table, part in report.groupby("table", sort=False):
         read = int(part.loc[part.measure == "rows_read", "count"].sum())
         rejected = int(part.loc[part.measure.str.startswith("rows_rejected:"), "count"].sum())
-        extra.append((table, "rows_out", read - rejected))
-    out = pd.concat([report, pd.DataFrame(extra, columns=report.columns)], ignore_index=True)
+        extra.append(pd.DataFrame([(table, "rows_out", read - rejected)], columns=report.columns))
+        extra.insert(-1, part)
+    out = pd.concat(extra, ignore_index=True)
     return out.astype({"table": "string", "measure": "string", "count": "int64"})
 

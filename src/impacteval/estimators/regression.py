@@ -53,7 +53,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from impacteval.estimators.base import register_estimator
-from impacteval.exceptions import ConfigError, EstimationError
+from impacteval.exceptions import ConfigError, DesignError, EstimationError
 from impacteval.inference.cluster import sandwich_cov
 from impacteval.matching.covariates import encode
 from impacteval.results import EffectEstimate
@@ -377,7 +377,12 @@ class MatchedRateRatio:
         cols = [np.ones(len(t)), t.astype(float)]
         names = ["intercept", "treated"]
         if covariates:
-            Z, znames, _ = encode(sub[covariates], drop_first=True, where=where)
+            try:
+                Z, znames, _ = encode(sub[covariates], drop_first=True, where=where)
+            except DesignError as exc:
+                raise EstimationError(
+                    exc.message, where=where, hint="impute or drop missing adjustment covariates"
+                ) from exc
             cols.extend(Z.T)
             names.extend(znames)
             if self.interactions:

@@ -206,7 +206,10 @@ def fake_result(*, with_truth: bool = True, with_private: bool = True, **sdc: An
             "warnings": ["hfrs: standardised mean difference 0.12 after matching exceeds 0.1"],
         },
         figures={"design_check": producer_fig},
-        figure_data={"propensity_overlap": overlap},
+        figure_data={
+            "propensity_overlap": overlap,
+            "design_check": pd.DataFrame({"x": [0.0, 1.0], "n": [123, 7]}),
+        },
         private=private,
         truth=truth,
     )

@@ -105,6 +105,25 @@ def test_table_one_n_row_found_by_covariate_name() -> None:
     assert t.frame["treated_before"].tolist() == [400, 50.0]  # 201 of 402 -> 200 of 400
 
 
+def test_table_one_means_of_indicators_are_controlled_as_proportions() -> None:
+    # The pipeline reports every covariate as a mean; the mean of a 0/1 indicator is a
+    # proportion: 0.01 of 402 = 4 people must not be released.
+    t1 = pd.DataFrame({"covariate": ["n", "female", "rare", "age"],
+                       "label": ["Number of people", "Female", "Rare", "Age"],
+                       "statistic": ["count", "mean", "mean", "mean"],
+                       "treated_before": [402, 0.682, 0.01, 86.4]})
+    f = release_table_one(t1, REGIME).frame
+    assert f["treated_before"].tolist() == [400, round(275 / 400, 3), "<10", 86.4]
+    assert f["label"].tolist() == t1["label"].tolist()
+
+
+def test_balance_drops_group_means() -> None:
+    bal = fake_result().balance.assign(mean_treated_before=0.5, mean_control_before=0.4)
+    out = release_tables(dataclasses.replace(fake_result(), balance=bal), REGIME)["balance"]
+    assert not [c for c in out.frame.columns if c.startswith("mean_")]
+    assert {"smd_ok", "variance_ratio_ok"} <= set(out.frame.columns)
+
+
 def test_check_outputs_reexported_from_sdc() -> None:
     from impacteval.report import check_outputs, sdc
 

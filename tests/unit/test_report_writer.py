@@ -40,7 +40,7 @@ def test_layout(written: Path) -> None:
         "tables/linkage_report.csv", "figures/love_plot.png", "figures/forest.png",
         "figures/flow.png", "figures/propensity_overlap.png", "figures/love_plot.csv",
         "figures/forest.csv", "figures/flow.csv", "figures/propensity_overlap.csv",
-        "figures/design_check.png", "private/README.txt", "private/matched_cohort.parquet",
+        "figures/design_check.png", "figures/design_check.csv", "private/README.txt", "private/matched_cohort.parquet",
     ]:
         assert expected in names
     assert "must never be copied into a release" in (written / "private/README.txt").read_text()
@@ -176,8 +176,15 @@ class _ExplodingFigure:
         raise RuntimeError("disk full while saving a figure")
 
 
+def _exploding(result):  # type: ignore[no-untyped-def]
+    return dataclasses.replace(
+        result, figures={"boom": _ExplodingFigure()},
+        figure_data={**result.figure_data, "boom": result.figure_data["design_check"]},
+    )
+
+
 def test_failure_leaves_nothing_behind(tmp_path: Path) -> None:
-    bad = dataclasses.replace(fake_result(), figures={"boom": _ExplodingFigure()})
+    bad = _exploding(fake_result())
     out = tmp_path / "outs" / "ev"
     with pytest.raises(RuntimeError, match="disk full"):
         write_outputs(bad, out, regime=REGIME, manifest=FAKE_MANIFEST)
@@ -189,7 +196,7 @@ def test_existing_outputs_replaced_only_on_success(written: Path, tmp_path: Path
     out = tmp_path / "ev"
     shutil.copytree(written, out)
     before = (out / "results.json").read_bytes()
-    bad = dataclasses.replace(fake_result(), figures={"boom": _ExplodingFigure()})
+    bad = _exploding(fake_result())
     with pytest.raises(RuntimeError):
         write_outputs(bad, out, regime=REGIME, manifest=FAKE_MANIFEST)
     assert (out / "results.json").read_bytes() == before
@@ -221,3 +228,15 @@ def test_other_regime_labels_flow_through(tmp_path: Path) -> None:
     html = (out / "report.html").read_text()
     assert "Synthetic data: true effect" not in html
     assert json.loads((out / "results.json").read_text())["truth"] is None
+
+
+def test_supplied_figure_without_data_is_withheld(tmp_path: Path) -> None:
+    r = fake_result(with_private=False)
+    r = dataclasses.replace(r, figures={**r.figures, "raw_density": r.figures["design_check"]})
+    out = write_outputs(r, tmp_path / "ev", regime=REGIME, manifest=FAKE_MANIFEST)
+    assert not (out / "figures/raw_density.png").exists()
+    assert (out / "figures/design_check.png").exists()
+    assert (out / "figures/design_check.csv").read_text().splitlines() == [
+        "x,n", "0.0,125", "1.0,<10"
+    ]
+    assert "withheld by disclosure control" in (out / "report.html").read_text()

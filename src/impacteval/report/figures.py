@@ -41,12 +41,16 @@ def _numeric(values: pd.Series) -> np.ndarray:
 
 
 def love_plot(balance: pd.DataFrame, threshold: float = 0.1) -> Figure:
-    """Absolute standardised mean differences before and after matching, per covariate."""
+    """Absolute standardised mean differences before and after matching, per covariate.
+
+    Covariates are named by the ``label`` column when present, else by ``covariate``.
+    """
     df = balance.reset_index(drop=True)
     before = np.abs(_numeric(df["smd_before"])) if "smd_before" in df else np.full(len(df), np.nan)
     after = np.abs(_numeric(df["smd_after"])) if "smd_after" in df else np.full(len(df), np.nan)
     order = np.argsort(-np.nan_to_num(before, nan=-1.0), kind="stable")[::-1]
-    labels = df["covariate"].astype(str).to_numpy()[order]
+    names = df["label"] if "label" in df.columns else df["covariate"]
+    labels = names.astype(str).to_numpy()[order]
     y = np.arange(len(df))
     fig = Figure(figsize=(6.5, 0.35 * len(df) + 1.4))
     ax = fig.add_subplot()

@@ -272,7 +272,11 @@ def _limitations(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
                 f"Variance ratio outside the accepted range for {len(bad)} covariate(s) "
                 f"({', '.join(bad)})."
             )
-    discarded = diagnostics.get("n_discarded_treated", diagnostics.get("n_discarded"))
+    discarded = next(
+        (diagnostics[k] for k in ("n_treated_discarded", "n_discarded_treated", "n_discarded")
+         if k in diagnostics),
+        None,
+    )
     if isinstance(discarded, str) or (isinstance(discarded, (int, float)) and discarded > 0):
         how_many = (
             f"A small number ({discarded}) of" if isinstance(discarded, str)
@@ -312,6 +316,7 @@ def build_context(
     figures: Mapping[str, str],
     diagnostics: Mapping[str, Any],
     sdc_log: Sequence[Mapping[str, Any]],
+    withheld_figures: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything the templates show, display-ready and already disclosure-controlled.
 
@@ -331,6 +336,8 @@ def build_context(
         Diagnostics after disclosure control.
     sdc_log
         The combined SDC log.
+    withheld_figures
+        Names of supplied figures not released (no data behind them to check).
     """
     primary = _primary_outcome(result)
     matched = [e for e in result.estimates if not is_naive(e)]
@@ -368,7 +375,7 @@ def build_context(
         fmt = fmt_count if stat.lower() in ("n", "count") else (lambda v: fmt_number(v, 1))
         table_one.append(
             {
-                "covariate": str(r["covariate"]).replace("_", " "),
+                "covariate": _display_name(r),
                 "statistic": stat,
                 **{c: fmt(r.get(c)) for c in
                    ("treated_before", "control_before", "treated_after", "control_after")},
@@ -376,7 +383,7 @@ def build_context(
         )
     balance = [
         {
-            "covariate": str(r["covariate"]).replace("_", " "),
+            "covariate": _display_name(r),
             "smd_before": fmt_number(r.get("smd_before"), 3),
             "smd_after": fmt_number(r.get("smd_after"), 3),
             "vr_after": fmt_number(r.get("variance_ratio_after"), 2),
@@ -430,9 +437,17 @@ def build_context(
         "has_truth": bool(truth),
         "figures": {**dict.fromkeys(_REPORT_FIGURES), **dict(figures)},
         "extra_figures": extra_figures,
-        "limitations": _limitations(result, tables, diagnostics, n_suppressed),
+        "limitations": _limitations(result, tables, diagnostics, n_suppressed)
+        + (
+            [
+                f"Figure(s) withheld by disclosure control because the data behind them were "
+                f"not supplied: {', '.join(withheld_figures)}."
+            ]
+            if withheld_figures
+            else []
+        ),
         "diagnostics": [
-            {"name": k, "value": fmt_number(v, 3) if not isinstance(v, (list, dict)) else str(v)}
+            {"name": k.replace("_", " "), "value": _display_value(v)}
             for k, v in sorted(diagnostics.items())
             if k != "warnings"
         ],
@@ -447,6 +462,25 @@ def build_context(
         },
         "strobe": [{"item": i, "topic": t, "section": s} for i, t, s in STROBE_ITEMS],
     }
+
+
+def _display_name(row: Mapping[str, Any]) -> str:
+    """A covariate's readable label (the ``label`` column) or its name without underscores."""
+    label = row.get("label")
+    if isinstance(label, str) and label:
+        return label
+    return str(row.get("covariate", "")).replace("_", " ")
+
+
+def _display_value(value: Any) -> str:
+    """A diagnostic for the report: numbers to 3 decimals, lists joined, mappings as k=v."""
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k} = {_display_value(v)}" for k, v in value.items()) or "-"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_display_value(v) for v in value) or "none"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+        return f"{int(value):,}"
+    return fmt_number(value, 3)
 
 
 def _isnan(v: Any) -> bool:

@@ -139,7 +139,10 @@ def release_table_one(table_one: pd.DataFrame, regime: DisclosureRegime) -> Rele
     suppressed/rounded; their ``statistic`` is written as ``n``. A
     ``percent`` row implies a count (``percent / 100 * n`` of its column): that count is
     suppressed/rounded and the percentage recomputed from the rounded count and rounded ``n``.
-    A ``mean`` row is suppressed when its column's ``n`` is suppressed.
+    A ``proportion`` row is handled the same way (shown to three decimals), and so is a ``mean``
+    row whose values all lie in [0, 1]: it may be the mean of a 0/1 indicator, which would
+    reveal a count (over-cautious for a continuous covariate on [0, 1], never unsafe). Other
+    ``mean`` rows are suppressed when their column's ``n`` is suppressed.
     """
     _reject_identifiers(table_one, "table_one")
     value_cols = [c for c in _TABLE_ONE_COLUMNS if c in table_one.columns]
@@ -178,28 +181,36 @@ def release_table_one(table_one: pd.DataFrame, regime: DisclosureRegime) -> Rele
         safe_n = safe_r if int(r) == n_row else safe_n
         for c in value_cols:
             out.at[int(r), c] = safe_r.at[0, c]
-    pct_idx = np.flatnonzero(is_pct)
-    if len(pct_idx):
+    is_prop = stat.isin(["proportion"]).to_numpy() | (
+        stat.isin(["mean"]).to_numpy() & _all_within_unit_interval(t1, value_cols)
+    )
+    for idx, per, decimals in (
+        (np.flatnonzero(is_pct), 100.0, 1),
+        (np.flatnonzero(is_prop & ~is_pct), 1.0, 3),
+    ):
+        if len(idx) == 0:
+            continue
         frame: dict[str, Any] = {}
         rates: dict[str, RateColumn] = {}
         for c in value_cols:
-            pct = pd.to_numeric(t1.loc[pct_idx, c], errors="coerce").to_numpy(dtype=float)
+            share = pd.to_numeric(t1.loc[idx, c], errors="coerce").to_numpy(dtype=float)
             n_c = float(t1.at[n_row, c])
-            frame[f"{c}__k"] = np.round(pct / 100.0 * n_c)
-            frame[f"{c}__n"] = np.full(len(pct_idx), n_c)
-            rates[f"{c}__pct"] = RateColumn(f"{c}__k", f"{c}__n", per=100.0, decimals=1)
-        counts = [k for k in frame]
-        safe_pct, pct_log = apply_sdc(
+            frame[f"{c}__k"] = np.round(share / per * n_c)
+            frame[f"{c}__n"] = np.full(len(idx), n_c)
+            rates[f"{c}__share"] = RateColumn(f"{c}__k", f"{c}__n", per=per, decimals=decimals)
+        counts = list(frame)
+        safe_share, share_log = apply_sdc(
             pd.DataFrame(frame), counts, regime, rate_columns=rates, table="table_one"
         )
         log += [
             {**e, "column": str(e["column"]).split("__")[0]}
-            for e in pct_log
+            for e in share_log
             if not str(e["column"]).endswith("__n")
         ]
-        for j, r in enumerate(pct_idx):
+        for j, r in enumerate(idx):
             for c in value_cols:
-                out.at[int(r), c] = safe_pct.at[j, f"{c}__pct"]
+                out.at[int(r), c] = safe_share.at[j, f"{c}__share"]
+    is_pct = is_pct | is_prop
     other = np.flatnonzero(~is_n & ~is_pct)
     for c in value_cols:
         n_hidden = isinstance(safe_n.at[0, c], str)
@@ -214,6 +225,13 @@ def release_table_one(table_one: pd.DataFrame, regime: DisclosureRegime) -> Rele
         {"statistic": ("n",)},
         tuple(log),
     )
+
+
+def _all_within_unit_interval(t1: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
+    """Per row: every non-missing value of ``cols`` lies in [0, 1] (and at least one exists)."""
+    values = t1[list(cols)].apply(pd.to_numeric, errors="coerce")
+    inside = ((values >= 0) & (values <= 1)) | values.isna()
+    return (inside.all(axis=1) & values.notna().any(axis=1)).to_numpy()
 
 
 def _round_float(v: Any, decimals: int) -> Any:
@@ -234,13 +252,15 @@ def release_balance(
     """Balance table with pass/fail against the thresholds.
 
     Balance statistics are not counts and are released as they are; a count column (by
-    name, e.g. ``n_treated``) would be controlled.
+    name, e.g. ``n_treated``) would be controlled. Group-mean columns (``mean_*``) are dropped.
 
     Adds ``smd_ok`` (``|smd_after| <= smd_threshold``) and, when ``variance_ratio_after`` is
     present, ``variance_ratio_ok``.
     """
     _reject_identifiers(balance, "balance")
-    out = balance.copy()
+    # Group means (mean_treated_before, ...) are left out: the mean of a 0/1 covariate is a
+    # proportion that reveals a count; Table 1 releases the means after disclosure control.
+    out = balance.drop(columns=[c for c in balance.columns if str(c).startswith("mean_")])
     if "smd_after" in out.columns:
         smd = pd.to_numeric(out["smd_after"], errors="coerce")
         out["smd_ok"] = (smd.abs() <= smd_threshold).where(smd.notna())

@@ -162,13 +162,14 @@ def _figure_sets(
     result: EvaluationResult,
     tables: Mapping[str, ReleasedTable],
     regime: DisclosureRegime,
-) -> tuple[dict[str, bytes], dict[str, ReleasedTable]]:
+) -> tuple[dict[str, bytes], dict[str, ReleasedTable], list[str]]:
     """PNG bytes and released data per figure.
 
     The report draws ``flow``, ``love_plot``, ``forest`` and (from binned figure data)
-    ``propensity_overlap`` itself from released tables; any other figure the design supplies in
-    ``result.figures`` is saved as given, and every ``result.figure_data`` frame is released
-    after disclosure control.
+    ``propensity_overlap`` itself from released tables; every ``result.figure_data`` frame is released
+    after disclosure control. A supplied figure is released only with the data behind it (a
+    ``result.figure_data`` entry of the same name): without it, its counts cannot be checked, so
+    it is withheld and listed in the report.
     """
     pngs: dict[str, bytes] = {}
     data: dict[str, ReleasedTable] = {}
@@ -192,10 +193,15 @@ def _figure_sets(
         overlap.frame.columns
     ):
         pngs["propensity_overlap"] = figs.figure_png(figs.overlap_plot(overlap.frame))
+    withheld = []
     for name in sorted(result.figures):
-        if name not in pngs:
+        if name in pngs:
+            continue
+        if name in data:
             pngs[name] = figs.figure_png(result.figures[name])
-    return pngs, data
+        else:
+            withheld.append(name)
+    return pngs, data, withheld
 
 
 def _sha256(path: Path) -> str:
@@ -212,7 +218,7 @@ def _build(
     tables = release_tables(result, regime)
     diagnostics, diag_log = release_mapping(result.diagnostics, regime)
     sdc_log: list[dict[str, Any]] = [dict(e) for t in tables.values() for e in t.log] + diag_log
-    pngs, fig_data = _figure_sets(result, tables, regime)
+    pngs, fig_data, withheld = _figure_sets(result, tables, regime)
     sdc_log += [dict(e) for t in fig_data.values() for e in t.log]
 
     (folder / "tables").mkdir()
@@ -241,6 +247,7 @@ def _build(
         figures={n: base64.b64encode(b).decode("ascii") for n, b in pngs.items()},
         diagnostics=diagnostics,
         sdc_log=sdc_log,
+        withheld_figures=withheld,
     )
     (folder / "report.html").write_text(render_html(context), encoding="utf-8")
     (folder / "report.md").write_text(render_markdown(context), encoding="utf-8")

@@ -30,7 +30,9 @@ def brute_force(d, treated, ratio, replace, width, visit):
     matches: dict[int, list[int]] = {t: [] for t in treated_idx}
     if replace:
         for t in treated_idx:
-            ok = sorted((c for c in controls if abs(d[c] - d[t]) <= width), key=lambda c: _key(d, c, t))
+            ok = sorted(
+                (c for c in controls if abs(d[c] - d[t]) <= width), key=lambda c: _key(d, c, t)
+            )
             matches[t] = ok[:ratio]
         return matches
     available = set(controls)
@@ -101,8 +103,14 @@ def test_same_matches_as_brute_force(problem) -> None:
     if not any(expected.values()):
         return  # nothing matchable: covered by the DesignError unit test
     result = nearest_neighbour_match(
-        d, treated, ratio=ratio, replace=replace, caliper=caliper, caliper_scale="raw",
-        order=order, rng=np.random.default_rng(seed),
+        d,
+        treated,
+        ratio=ratio,
+        replace=replace,
+        caliper=caliper,
+        caliper_scale="raw",
+        order=order,
+        rng=np.random.default_rng(seed),
     )
     got = _as_dict(result)
     if replace:  # order within a matched set is the nearest-first order in both
@@ -117,7 +125,12 @@ def test_weights_and_structure(problem) -> None:
     d, treated, ratio, replace, caliper, order, seed = problem
     try:
         result = nearest_neighbour_match(
-            d, treated, ratio=ratio, replace=replace, caliper=caliper, order=order,
+            d,
+            treated,
+            ratio=ratio,
+            replace=replace,
+            caliper=caliper,
+            order=order,
             rng=np.random.default_rng(seed),
         )
     except Exception as exc:  # only the documented no-overlap error is allowed
@@ -150,8 +163,15 @@ def test_inputs_not_mutated(problem) -> None:
     d, treated, ratio, replace, caliper, order, seed = problem
     d0, t0 = d.copy(), treated.copy()
     try:
-        nearest_neighbour_match(d, treated, ratio=ratio, replace=replace, caliper=caliper,
-                                order=order, rng=np.random.default_rng(seed))
+        nearest_neighbour_match(
+            d,
+            treated,
+            ratio=ratio,
+            replace=replace,
+            caliper=caliper,
+            order=order,
+            rng=np.random.default_rng(seed),
+        )
     except Exception:
         pass
     np.testing.assert_array_equal(d, d0)

@@ -27,7 +27,9 @@ def simulate(rng: np.random.Generator, n: int = N_UNITS) -> pd.DataFrame:
     logit = -2.6 + 0.7 * age + 0.7 * frail + 0.2 * prior
     treated = rng.binomial(1, 1 / (1 + np.exp(-logit)))
     py = rng.uniform(0.2, 2.0, n)
-    rate = np.exp(-0.9 + 0.45 * age + 0.5 * frail + 0.15 * prior) * np.where(treated == 1, TRUE_RR, 1.0)
+    rate = np.exp(-0.9 + 0.45 * age + 0.5 * frail + 0.15 * prior) * np.where(
+        treated == 1, TRUE_RR, 1.0
+    )
     frailty = rng.gamma(shape=4.0, scale=0.25, size=n)  # mean 1: over-dispersion
     y = rng.poisson(py * rate * frailty)
     return pd.DataFrame(
@@ -39,17 +41,29 @@ def one_replicate(rng: np.random.Generator) -> dict[str, tuple[float, float, flo
     df = simulate(rng)
     covs = ["age", "frail", "prior"]
     ps = PropensityModel().fit(df[covs], df["treated"].to_numpy())
-    m = nearest_neighbour_match(ps.logit, df["treated"].to_numpy(), caliper=0.2,
-                                distance_name="logit_propensity")
+    m = nearest_neighbour_match(
+        ps.logit, df["treated"].to_numpy(), caliper=0.2, distance_name="logit_propensity"
+    )
     md = m.match_data(df)
     roles = dict(outcome="y", treatment="treated", exposure="py")
     out = {}
     for name, est in (
-        ("matched_poisson", MatchedRateRatio().fit(md, weights="weights", clusters=["subclass"], **roles)),
-        ("matched_negbin", MatchedRateRatio(family="negative_binomial").fit(
-            md, weights="weights", clusters=["subclass"], **roles)),
-        ("matched_adjusted", MatchedRateRatio().fit(
-            md, weights="weights", clusters=["subclass"], covariates=covs, **roles)),
+        (
+            "matched_poisson",
+            MatchedRateRatio().fit(md, weights="weights", clusters=["subclass"], **roles),
+        ),
+        (
+            "matched_negbin",
+            MatchedRateRatio(family="negative_binomial").fit(
+                md, weights="weights", clusters=["subclass"], **roles
+            ),
+        ),
+        (
+            "matched_adjusted",
+            MatchedRateRatio().fit(
+                md, weights="weights", clusters=["subclass"], covariates=covs, **roles
+            ),
+        ),
         ("naive", MatchedRateRatio().fit(df, **roles)),
     ):
         out[name] = (est.estimate, est.ci_lower, est.ci_upper)

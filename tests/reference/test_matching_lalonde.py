@@ -56,8 +56,12 @@ def test_logit_coefficients_match_glm(ref: dict, fitted) -> None:
 
 
 def test_propensity_matches_matchit_distance(ref: dict, fitted) -> None:
-    np.testing.assert_allclose(fitted.propensity, np.array(ref["default"]["distance"], dtype=float), rtol=RTOL)
-    np.testing.assert_allclose(fitted.logit, np.array(ref["logit"]["distance"], dtype=float), rtol=RTOL)
+    np.testing.assert_allclose(
+        fitted.propensity, np.array(ref["default"]["distance"], dtype=float), rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        fitted.logit, np.array(ref["logit"]["distance"], dtype=float), rtol=RTOL
+    )
 
 
 CASES = [
@@ -80,7 +84,9 @@ def test_pairs_and_weights_identical_on_r_distance(
     """The matching algorithm alone: same distance in, same pairs and weights out."""
     r = ref[case]
     ids = lalonde["id"].to_numpy()
-    result = nearest_neighbour_match(np.array(r["distance"], dtype=float), lalonde["treat"].to_numpy(), **options)
+    result = nearest_neighbour_match(
+        np.array(r["distance"], dtype=float), lalonde["treat"].to_numpy(), **options
+    )
     assert _pairs_as_ids(result, ids) == {tuple(p) for p in r["pairs"]}
     np.testing.assert_allclose(result.weights, r["weights"], rtol=1e-12, atol=1e-12)
 
@@ -106,8 +112,9 @@ def _compare_balance(got: pd.DataFrame, expected: dict) -> None:
     assert names == expected["covariate"]
     for col in ("mean_treated", "mean_control", "smd", "variance_ratio", "ecdf_mean", "ecdf_max"):
         exp = np.array([np.nan if v is None else v for v in expected[col]], dtype=float)
-        np.testing.assert_allclose(got[col].to_numpy(dtype=float), exp, rtol=RTOL, atol=1e-12,
-                                   err_msg=col)
+        np.testing.assert_allclose(
+            got[col].to_numpy(dtype=float), exp, rtol=RTOL, atol=1e-12, err_msg=col
+        )
     np.testing.assert_array_equal(got["ks"].to_numpy(), got["ecdf_max"].to_numpy())
 
 
@@ -118,7 +125,9 @@ def test_balance_before_and_after_match_summary(
     X = _balance_frame(lalonde, fitted)
     t = lalonde["treat"].to_numpy()
     _compare_balance(balance_table(X, t), ref[case]["balance"]["all"])
-    _compare_balance(balance_table(X, t, np.array(ref[case]["weights"])), ref[case]["balance"]["matched"])
+    _compare_balance(
+        balance_table(X, t, np.array(ref[case]["weights"])), ref[case]["balance"]["matched"]
+    )
 
 
 def test_balance_ate_denominator_is_pooled(ref: dict, lalonde: pd.DataFrame, fitted) -> None:
@@ -130,7 +139,9 @@ def test_balance_ate_denominator_is_pooled(ref: dict, lalonde: pd.DataFrame, fit
 
 @pytest.mark.parametrize("case", ["default", "ratio2", "replace", "caliper"])
 def test_att_from_weighted_regression(ref: dict, lalonde: pd.DataFrame, fitted, case: str) -> None:
-    result = nearest_neighbour_match(fitted.propensity, lalonde["treat"].to_numpy(), **OPTIONS[case])
+    result = nearest_neighbour_match(
+        fitted.propensity, lalonde["treat"].to_numpy(), **OPTIONS[case]
+    )
     w = result.weights
     y = lalonde["re78"].to_numpy()
     t = lalonde["treat"].to_numpy() == 1

@@ -41,7 +41,12 @@ def test_propensity_equals_statsmodels_logit(cohort: pd.DataFrame) -> None:
     sm_fit = sm.Logit(cohort["treated"].astype(float), sm.add_constant(Z)).fit(disp=0, tol=1e-12)
     np.testing.assert_allclose(fit.coef.to_numpy(), sm_fit.params.to_numpy(), rtol=1e-8)
     assert list(fit.coef.index) == [
-        "intercept", "age", "frail", "sex[M]", "ethnicity[Black]", "ethnicity[White]"
+        "intercept",
+        "age",
+        "frail",
+        "sex[M]",
+        "ethnicity[Black]",
+        "ethnicity[White]",
     ]
     np.testing.assert_allclose(fit.propensity, sm_fit.predict(), rtol=1e-8)
     np.testing.assert_allclose(fit.logit, np.log(fit.propensity / (1 - fit.propensity)), rtol=1e-8)

@@ -57,7 +57,10 @@ def test_fit_is_pure(matched: pd.DataFrame) -> None:
 def test_estimate_record(matched: pd.DataFrame) -> None:
     est = MatchedRateRatio(ci_level=0.9).fit(matched, clusters=["pair"], **ROLES)
     assert (est.scale, est.estimand, est.estimator, est.design) == (
-        "rate_ratio", "ATT", "matched_rate_ratio", "matched_cohort"
+        "rate_ratio",
+        "ATT",
+        "matched_rate_ratio",
+        "matched_cohort",
     )
     assert est.n_treated == est.n_control == 150
     assert est.ci_lower < est.estimate < est.ci_upper

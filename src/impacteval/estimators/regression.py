@@ -272,7 +272,9 @@ class MatchedRateRatio:
         try:
             bread_inv = np.linalg.inv(info)
         except np.linalg.LinAlgError as exc:
-            raise EstimationError("the outcome model's information matrix is singular", where=where) from exc
+            raise EstimationError(
+                "the outcome model's information matrix is singular", where=where
+            ) from exc
         if self.cluster_se:
             scores = X * (w * (y - mu) / (1 + alpha * mu))[:, None]
             cov, n_clusters = sandwich_cov(bread_inv, scores, cl_frame)
@@ -390,7 +392,10 @@ class MatchedRateRatio:
                 names.extend(f"treated:{c}" for c in znames)
         X = np.column_stack(cols)
         scale = np.sqrt(np.mean(X**2, axis=0))
-        if np.any(scale == 0) or np.linalg.matrix_rank(X / np.where(scale == 0, 1, scale)) < X.shape[1]:
+        if (
+            np.any(scale == 0)
+            or np.linalg.matrix_rank(X / np.where(scale == 0, 1, scale)) < X.shape[1]
+        ):
             raise EstimationError(
                 "the outcome model's design is singular (a covariate is constant, or collinear "
                 "with others, within the matched sample or within an arm)",
@@ -418,7 +423,9 @@ class MatchedRateRatio:
         alpha = float(np.exp(res.x))
         fit = _irls_log_link(X, y, offset, w, alpha, start=pois.coef)
         if not fit.converged:
-            raise EstimationError("the negative-binomial outcome model did not converge", where=where)
+            raise EstimationError(
+                "the negative-binomial outcome model did not converge", where=where
+            )
         return fit, alpha
 
     @staticmethod

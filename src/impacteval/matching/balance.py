@@ -106,9 +106,7 @@ def balance_table(
     else:
         w = np.asarray(weights, dtype=float)
         if w.shape != t.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise DesignError(
-                "weights must be finite, non-negative and one per unit", where=_WHERE
-            )
+            raise DesignError("weights must be finite, non-negative and one per unit", where=_WHERE)
         if not (w[t] > 0).any() or not (w[~t] > 0).any():
             raise DesignError("an arm has no unit with positive weight", where=_WHERE)
     rows = [_one(Z[:, j], t, w, estimand, binary) for j in range(Z.shape[1])]

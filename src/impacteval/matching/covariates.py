@@ -139,7 +139,9 @@ def fit_encoding(X: pd.DataFrame, *, drop_first: bool, where: str) -> Encoding:
     return Encoding(columns=tuple(str(c) for c in X.columns), levels=levels, drop_first=drop_first)
 
 
-def encode(X: pd.DataFrame, *, drop_first: bool, where: str) -> tuple[np.ndarray, list[str], Encoding]:
+def encode(
+    X: pd.DataFrame, *, drop_first: bool, where: str
+) -> tuple[np.ndarray, list[str], Encoding]:
     """Encode ``X`` as a float matrix; return (matrix, column names, encoding)."""
     enc = fit_encoding(X, drop_first=drop_first, where=where)
     return enc.transform(X, where=where), enc.design_columns, enc

@@ -170,7 +170,9 @@ def nearest_neighbour_match(
     matches: list[list[int]] = [[] for _ in range(n1)]
     if replace:
         for i in visit:
-            matches[i] = _k_nearest(d[treated_idx[i]], int(first_above[treated_idx[i]]), cd, ratio, width)
+            matches[i] = _k_nearest(
+                d[treated_idx[i]], int(first_above[treated_idx[i]]), cd, ratio, width
+            )
     else:
         avail = _Available(m)
         left = m
@@ -236,7 +238,9 @@ def _check_options(
     ratio: int, caliper: float | None, caliper_scale: str, order: str, rng: object
 ) -> None:
     if isinstance(ratio, bool) or not isinstance(ratio, (int, np.integer)) or ratio < 1:
-        raise ConfigError(f"ratio must be a whole number >= 1, got {ratio!r}", where="matching.ratio")
+        raise ConfigError(
+            f"ratio must be a whole number >= 1, got {ratio!r}", where="matching.ratio"
+        )
     if caliper is not None and not (np.isfinite(caliper) and caliper > 0):
         raise ConfigError(
             f"caliper must be a positive number or null, got {caliper!r}", where="matching.caliper"
@@ -277,7 +281,9 @@ def _caliper_width(d: np.ndarray, caliper: float | None, scale: str) -> float:
 def _describe(caliper: float | None, scale: str) -> str:
     if caliper is None:
         return "no caliper"
-    return f"{caliper:g} SD of the distance" if scale == "sd" else f"{caliper:g} on the distance scale"
+    return (
+        f"{caliper:g} SD of the distance" if scale == "sd" else f"{caliper:g} on the distance scale"
+    )
 
 
 def _visit_order(

@@ -48,12 +48,21 @@ def love_plot(
     ax = fig.subplots()
     for k, j in enumerate(order):
         ax.plot([b.iloc[j], a.iloc[j]], [k, k], color="0.8", linewidth=1, zorder=1)
-    ax.scatter(b.to_numpy()[order], y, marker="o", facecolors="none", edgecolors="#d95f02",
-               label="before matching", zorder=2)
-    ax.scatter(a.to_numpy()[order], y, marker="o", color="#1b9e77", label="after matching",
-               zorder=3)
-    ax.axvline(threshold, color="0.3", linestyle="--", linewidth=1,
-               label=f"threshold {threshold:g}")
+    ax.scatter(
+        b.to_numpy()[order],
+        y,
+        marker="o",
+        facecolors="none",
+        edgecolors="#d95f02",
+        label="before matching",
+        zorder=2,
+    )
+    ax.scatter(
+        a.to_numpy()[order], y, marker="o", color="#1b9e77", label="after matching", zorder=3
+    )
+    ax.axvline(
+        threshold, color="0.3", linestyle="--", linewidth=1, label=f"threshold {threshold:g}"
+    )
     ax.set_yticks(y, [names[j] for j in order])
     ax.set_xlabel("absolute standardised mean difference")
     ax.set_xlim(left=0)
@@ -91,12 +100,22 @@ def overlap_plot(
     edges = np.linspace(0.0, 1.0, bins + 1)
     fig = Figure(figsize=(7.0, 4.0), layout="constrained")
     ax = fig.subplots()
-    for arm, sign, colour, name in ((t, 1.0, "#d95f02", "treated"), (~t, -1.0, "#1b9e77", "control")):
+    for arm, sign, colour, name in (
+        (t, 1.0, "#d95f02", "treated"),
+        (~t, -1.0, "#1b9e77", "control"),
+    ):
         if not np.any(w[arm] > 0):
             continue
         dens, _ = np.histogram(p[arm], bins=edges, weights=w[arm], density=True)
-        ax.bar(edges[:-1], sign * dens, width=np.diff(edges), align="edge", color=colour,
-               alpha=0.7, label=name)
+        ax.bar(
+            edges[:-1],
+            sign * dens,
+            width=np.diff(edges),
+            align="edge",
+            color=colour,
+            alpha=0.7,
+            label=name,
+        )
     ax.axhline(0, color="0.3", linewidth=0.8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("propensity score")

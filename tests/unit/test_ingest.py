@@ -453,3 +453,11 @@ def test_report_is_grouped_by_table(clean: tuple) -> None:
     assert list(dict.fromkeys(report.table)) == list(CONTRACT)[:5]
     for _, part in report.groupby("table"):
         assert part.measure.iloc[0] == "rows_read" and part.measure.iloc[-1] == "rows_out"
+
+
+def test_missing_column_hint_suggests_the_near_miss(tmp_path: Path) -> None:
+    tables = _tables()
+    tables["ae_attendances"] = tables["ae_attendances"].rename(columns={"ARRIVALDATE": "arrivaldate"})
+    err = _error(tmp_path, tables)
+    assert err.where == "ae_attendances.ARRIVALDATE"
+    assert err.hint is not None and "{arrivaldate: ARRIVALDATE}" in err.hint

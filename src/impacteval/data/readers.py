@@ -7,6 +7,7 @@ types and is cast the same way.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -97,9 +98,13 @@ def check_columns(raw: ibis.Table, schema: TableSchema, rename: Mapping[str, str
     missing = [c for c in schema.required if c not in raw.columns]
     if not missing:
         return
+    close = difflib.get_close_matches(missing[0], [c for c in raw.columns if c not in schema],
+                                      n=1, cutoff=0.6)
+    close += [c for c in raw.columns if c.lower() == missing[0].lower() and c not in close]
+    source = close[0] if close else "<your column>"
     hint = (
         f"add the column(s) or map yours in the config: data.rename.{schema.name}: "
-        f"{{<your column>: {missing[0]}}}"
+        f"{{{source}: {missing[0]}}}"
     )
     if rename:
         hint += f" (current renames: {', '.join(f'{k}->{v}' for k, v in rename.items())})"

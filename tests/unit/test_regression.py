@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from impacteval.estimators import ESTIMATORS
+from impacteval.estimators import ESTIMATORS, Estimator
 from impacteval.estimators.regression import MatchedRateRatio
 from impacteval.exceptions import ConfigError, EstimationError
 from impacteval.inference.cluster import cluster_meat, sandwich_cov
@@ -39,6 +39,7 @@ def matched() -> pd.DataFrame:
 def test_registered_and_frozen() -> None:
     assert ESTIMATORS.get("matched_rate_ratio") is MatchedRateRatio
     est = MatchedRateRatio()
+    assert isinstance(est, Estimator)
     with pytest.raises(dataclasses.FrozenInstanceError):
         est.family = "negative_binomial"  # type: ignore[misc]
     with pytest.raises(TypeError):

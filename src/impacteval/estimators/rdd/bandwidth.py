@@ -33,8 +33,7 @@ from impacteval.estimators.rdd.local_poly import (
     Side,
     Vce,
     n_distinct,
-    nn_residuals,
-    plugin_residuals,
+    residuals,
     sandwich_meat,
     support,
     sym_inverse,
@@ -98,17 +97,13 @@ class _SideSelector:
 
     def _residuals(self, sub: Side, r: FloatArray, w: FloatArray, inv_g: FloatArray,
                    beta: FloatArray, window: slice) -> FloatArray:
-        if self.vce == "nn":
-            # Nearest-neighbour residuals depend only on the window, not on the fit.
-            key = (window.start, window.stop)
-            if key not in self._nn_cache:
-                self._nn_cache[key] = nn_residuals(sub.x, sub.d, self.nnmatch)
-            return self._nn_cache[key]
-        lev = None
-        if self.vce in ("hc2", "hc3"):
-            lev = np.einsum("ij,ij->i", r @ inv_g, r * w[:, None])
-        return plugin_residuals(sub.d, r @ beta, self.vce, r.shape[1], lev,
-                                clustered=sub.cluster is not None)
+        if self.vce != "nn":
+            return residuals(sub, r, w, inv_g, beta, self.vce, self.nnmatch)
+        # Nearest-neighbour residuals depend only on the window, not on the fit.
+        key = (window.start, window.stop)
+        if key not in self._nn_cache:
+            self._nn_cache[key] = residuals(sub, r, w, inv_g, beta, "nn", self.nnmatch)
+        return self._nn_cache[key]
 
     def _pilot_fit(self, o: int, nu: int) -> tuple[float, float, FloatArray]:
         key = (o, nu)
@@ -245,22 +240,22 @@ def select_bandwidths(
     d_l = sel_l.pieces(q + 1, q + 1, q + 2, bw_max_l * _PAD, 0.0)
     d_r = sel_r.pieces(q + 1, q + 1, q + 2, bw_max_r * _PAD, 0.0)
 
-    def ratio(pl: _Pieces, pr: _Pieces, common: bool) -> float:
-        if common:
-            return float(((pl.v + pr.v) / ((pr.b - pl.b) ** 2 + pl.r + pr.r)) ** pl.rate)
-        raise AssertionError  # pragma: no cover
+    def common(pl: _Pieces, pr: _Pieces) -> float:
+        """One bandwidth for the difference of the two sides' estimates."""
+        return float(((pl.v + pr.v) / ((pr.b - pl.b) ** 2 + pl.r + pr.r)) ** pl.rate)
 
     def own(pc: _Pieces) -> float:
+        """One side's own bandwidth."""
         return float((pc.v / (pc.b**2 + pc.r)) ** pc.rate)
 
     if bwselect in ("mserd", "cerrd"):
-        d_bw = min(ratio(d_l, d_r, True), bw_max)
+        d_bw = min(common(d_l, d_r), bw_max)
         if bwcheck is not None:
             d_bw = max(d_bw, bw_min_l, bw_min_r)
-        b_bw = min(ratio(sel_l.pieces(q, p + 1, q + 1, d_bw, 1.0),
-                         sel_r.pieces(q, p + 1, q + 1, d_bw, 1.0), True), bw_max)
-        h_bw = min(ratio(sel_l.pieces(p, 0, q, b_bw, 1.0),
-                         sel_r.pieces(p, 0, q, b_bw, 1.0), True), bw_max)
+        b_bw = min(common(sel_l.pieces(q, p + 1, q + 1, d_bw, 1.0),
+                          sel_r.pieces(q, p + 1, q + 1, d_bw, 1.0)), bw_max)
+        h_bw = min(common(sel_l.pieces(p, 0, q, b_bw, 1.0),
+                          sel_r.pieces(p, 0, q, b_bw, 1.0)), bw_max)
         h_l = h_r = h_bw
         b_l = b_r = b_bw
     else:

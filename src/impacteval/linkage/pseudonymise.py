@@ -38,7 +38,7 @@ def _spark_sha2(value: dt.binary, bits: int) -> str:  # type: ignore[empty-body]
 
 
 @ibis.udf.scalar.builtin(name="unhex")
-def _unhex(value: str) -> dt.binary:  # type: ignore[empty-body]
+def _unhex(value: str) -> dt.binary:
     """``unhex(string)`` -> bytes (DuckDB and Spark)."""
 
 

@@ -191,7 +191,8 @@ class AndersonRubinStatistic:
             p, r = self._proj, self._rss
             num = p[0, 0] - 2.0 * b * p[0, 1] + b * b * p[1, 1]
             den = r[0, 0] - 2.0 * b * r[0, 1] + b * b * r[1, 1]
-            return np.asarray((num / self.q) / (den / self.df_resid))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.asarray((num / self.q) / (den / self.df_resid))
         cb = self._c[:, 0][None, :] - b[:, None] * self._c[:, 1][None, :]  # (m, q)
         bb = b[:, None, None]
         vb = self._m_yy[None] - bb * (self._m_xy + self._m_xy.T)[None] + bb * bb * self._m_xx[None]
@@ -225,7 +226,10 @@ class AndersonRubinStatistic:
         """
         if self.cov_type == "unadjusted":
             # minimise a'Pa / a'Ra over a = (1, -b): eigenvector of R^-1 P, smallest eigenvalue
-            vals, vecs = np.linalg.eig(np.linalg.solve(self._rss, self._proj))
+            try:
+                vals, vecs = np.linalg.eig(np.linalg.solve(self._rss, self._proj))
+            except np.linalg.LinAlgError:  # an exact fit of y - b x: no interior minimum
+                return math.nan
             a = vecs[:, int(np.argmin(vals.real))].real
             return float(-a[1] / a[0]) if a[0] != 0 else math.nan
         centre, scale = self.tsls_centre_and_scale()

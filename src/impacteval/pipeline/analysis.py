@@ -32,6 +32,7 @@ class AnalysisOutput:
     diagnostics: Mapping[str, Any]
     figures: Mapping[str, Any]
     figure_data: Mapping[str, pd.DataFrame]
+    flow: pd.DataFrame
     matched: pd.DataFrame = field(repr=False)
 
 
@@ -124,10 +125,10 @@ def analyse(
     )
 
     labels = dict(labels or {})
-    treated = frame[treatment].astype(bool).to_numpy()
-    n_t, n_c = _arm_sizes(treated)
-    if n_t == 0 or n_c == 0:
-        arm = "treated" if n_t == 0 else "comparison"
+    treated_all = frame[treatment].astype(bool).to_numpy()
+    n_t0, n_c0 = _arm_sizes(treated_all)
+    if n_t0 == 0 or n_c0 == 0:
+        arm = "treated" if n_t0 == 0 else "comparison"
         raise DesignError(f"no {arm} units in the analysis table", where="analysis",
                           hint="check the cohort filters or the treatment column")
 
@@ -136,6 +137,14 @@ def analyse(
     if unknown:
         raise DesignError(f"matching covariate(s) not built: {', '.join(unknown)}",
                           where="matching.covariates", hint=f"choose from: {', '.join(covariates)}")
+    keep, outside = discrete_common_support(frame, treated_all, chosen)
+    frame = frame.loc[keep].reset_index(drop=True)
+    treated = treated_all[keep]
+    n_t, n_c = _arm_sizes(treated)
+    if n_t == 0 or n_c == 0:
+        raise DesignError("no overlap: no treated or no comparison unit shares covariate values "
+                          "with the other arm", where="matching.covariates",
+                          hint="choose fewer or coarser matching covariates")
     X = frame[chosen].astype(float)
     constant = [c for c in chosen if X[c].nunique() <= 1]
     ps_covariates = [c for c in chosen if c not in constant]
@@ -190,6 +199,13 @@ def analyse(
             estimates.append(_relabel(naive, "naive", labels.get(outcome, outcome)))
 
     summary = _outcome_summary(frame, matched, treatment, outcomes, exposure)
+    flow = pd.DataFrame([
+        {"step": "common_support",
+         "description": "Within common support on binary covariates (values seen in both arms)",
+         "n_treated": n_t, "n_control": n_c},
+        {"step": "matched", "description": "Matched", "n_treated": int((treated & in_match).sum()),
+         "n_control": int((~treated & in_match).sum())},
+    ])
     n_discarded = int(np.asarray(match.discarded).sum())
     max_after = float(balance["smd_after"].abs().max())
     diagnostics: dict[str, Any] = {
@@ -206,6 +222,7 @@ def analyse(
         "variance_ratio_range": list(matching.variance_ratio_range),
         "covariates_outside_variance_ratio": _vr_outside(balance, matching.variance_ratio_range),
         "constant_covariates_dropped": constant,
+        "outside_discrete_support": outside,
         "propensity_covariates": ps_covariates,
         "propensity_coefficients": {k: float(v) for k, v in fitted.coef.items()},
     }
@@ -219,8 +236,45 @@ def analyse(
     return AnalysisOutput(
         estimates=tuple(estimates), balance=balance, table_one=_table_one(balance, n_t, n_c, diagnostics),
         outcome_summary=summary, diagnostics=diagnostics, figures=figures,
-        figure_data=figure_data, matched=matched,
+        figure_data=figure_data, flow=flow, matched=matched,
     )
+
+
+def discrete_common_support(
+    frame: pd.DataFrame, treated: np.ndarray, covariates: Sequence[str]
+) -> tuple[np.ndarray, dict[str, dict[str, int]]]:
+    """Keep units whose binary covariate values occur in both arms.
+
+    A value of a binary covariate seen in one arm only (say, rural homes only among the
+    comparison residents) predicts treatment perfectly (quasi-complete separation): the
+    propensity model has no finite maximum-likelihood estimate and such units have no
+    comparable counterpart. Ordinal and count covariates are left to the propensity model
+    and the caliper.
+    They are set aside before the propensity model, so the estimand is the ATT on the
+    region of common support; how many were set aside, per covariate and arm, is reported.
+
+    Returns
+    -------
+    keep
+        Boolean mask over the rows of ``frame``.
+    outside
+        ``{covariate: {"treated": n, "control": n}}`` for covariates that removed units.
+    """
+    keep = np.ones(len(frame), dtype=bool)
+    outside: dict[str, dict[str, int]] = {}
+    for col in covariates:
+        values = frame[col].to_numpy()
+        if len(pd.unique(values)) != 2:
+            continue
+        in_t = set(pd.unique(values[treated & keep]))
+        in_c = set(pd.unique(values[~treated & keep]))
+        shared = in_t & in_c
+        drop = keep & ~np.isin(values, list(shared))
+        if drop.any():
+            outside[col] = {"treated": int((drop & treated).sum()),
+                            "control": int((drop & ~treated).sum())}
+            keep &= ~drop
+    return keep, outside
 
 
 def _clusters(kind: str, setting: str | None, *, matched: bool) -> list[str] | None:

@@ -72,6 +72,12 @@ def _read_table(path: Path) -> pd.DataFrame:
     raise ConfigError("unsupported file type", where="data.table", hint="use .parquet or .csv")
 
 
+def _extend_flow(attrition: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """Append the analysis-stage steps (support, matching) to the cohort's attrition log."""
+    return pd.concat([attrition, extra[["step", "description", "n_treated", "n_control"]]],
+                     ignore_index=True)
+
+
 def validate(config: Config | str | Path) -> dict[str, Any]:
     """Check the config and the inputs without running the analysis.
 
@@ -162,7 +168,7 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
         unit_id, treatment, exposure, setting = r.unit_id, r.treatment, r.exposure, r.cluster
         outcomes, covariates, labels = list(r.outcomes), list(r.covariates), {}
         t = frame[treatment].astype(bool)
-        attrition = pd.DataFrame([{"step": 1, "description": "Rows in the analysis-ready table",
+        attrition = pd.DataFrame([{"step": "analysis_table", "description": "Rows in the analysis-ready table",
                                    "n_treated": int(t.sum()), "n_control": int((~t).sum())}])
 
     with bar.stage("match", "match, check balance and estimate"):
@@ -170,6 +176,7 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
                       covariates=covariates, exposure=exposure, setting=setting,
                       matching=cfg.matching, analysis=cfg.analysis, seed=seed, labels=labels)
 
+    attrition = _extend_flow(attrition, out.flow)
     result = EvaluationResult(
         evaluation_id=cfg.evaluation.id, title=cfg.evaluation.title, design=cfg.evaluation.design,
         config=cfg.releasable_dump(), estimates=out.estimates, balance=out.balance,

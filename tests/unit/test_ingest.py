@@ -461,3 +461,12 @@ def test_missing_column_hint_suggests_the_near_miss(tmp_path: Path) -> None:
     err = _error(tmp_path, tables)
     assert err.where == "ae_attendances.ARRIVALDATE"
     assert err.hint is not None and "{arrivaldate: ARRIVALDATE}" in err.hint
+
+
+def test_death_before_birth_month_is_flagged(tmp_path: Path) -> None:
+    tables = _tables()
+    tables["deaths"].loc[2, "DOR"] = "1939-01-05"  # P3 born 12/1940; DOD filled from DOR
+    result = ingest(_spec(_write(tmp_path, tables, "parquet")), connect())
+    c = _counts(result.report)
+    assert c[("deaths", "rows_kept_flagged:DOD_before_birth_month")] == 1
+    assert c[("deaths", "rows_out")] == 4

@@ -22,7 +22,7 @@ What happens to each table, in order:
    ``data.on_invalid`` rules (``unfinished_episodes``, ``epiend_before_epistart``,
    ``duplicate_ae_within_hour``, ``events_after_death``), each dropped or kept-and-flagged;
 7. always kept and flagged: ``ADMIDATE_after_EPISTART``, ``ADMIDATE_after_DISDATE``,
-   ``DOD_after_DOR``.
+   ``DOD_after_DOR``, ``DOD_before_birth_month`` (``MYDOB`` of the person in ``persons``).
 
 Events after death are handled here (not in linkage) because the policy lives in
 ``data.on_invalid``: an event dated strictly after the person's date of death (latest
@@ -342,6 +342,9 @@ def ingest(spec: DataSpec, con: BaseBackend) -> IngestResult:
             assert date is not None
             rules.append(RowRule("events_after_death", t[date] > t._dod,
                                  spec.on_invalid.events_after_death == "drop"))
+        if table == "deaths" and "persons" in stage_a:
+            t = _attach_birth_month(t, stage_a["persons"])
+            rules.append(RowRule("DOD_before_birth_month", t.DOD < t._birth, False))
         if rules:
             counts = t.aggregate(**sequential_metrics(rules, "_rule")).to_pyarrow().to_pylist()[0]
             rows += [(table, r.measure, int(counts[f"_rule{i}"] or 0)) for i, r in enumerate(rules)]
@@ -351,6 +354,16 @@ def ingest(spec: DataSpec, con: BaseBackend) -> IngestResult:
     rows.sort(key=lambda r: order[r[0]])  # stable: per table, in the order the rules ran
     report = _add_rows_out(pd.DataFrame(rows, columns=["table", "measure", "count"]))
     return IngestResult(tables=out, report=report)
+
+
+def _attach_birth_month(deaths: ibis.Table, persons: ibis.Table) -> ibis.Table:
+    """Left-join the first day of each person's birth month (from ``MYDOB``) as ``_birth``."""
+    dob = persons.MYDOB
+    births = persons.select(
+        _birth_pid=persons.person_id,
+        _birth=ibis.date(dob.substr(2, 4).cast("int64"), dob.substr(0, 2).cast("int64"), 1),
+    ).view()
+    return deaths.left_join(births, deaths.person_id == births._birth_pid).drop("_birth_pid")
 
 
 def _stage_a_report(prep: _Prepared) -> list[tuple[str, str, int]]:

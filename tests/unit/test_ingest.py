@@ -470,3 +470,11 @@ def test_death_before_birth_month_is_flagged(tmp_path: Path) -> None:
     c = _counts(result.report)
     assert c[("deaths", "rows_kept_flagged:DOD_before_birth_month")] == 1
     assert c[("deaths", "rows_out")] == 4
+
+
+def test_rename_to_unknown_contract_column(tmp_path: Path) -> None:
+    tables = _tables()
+    tables["apc_episodes"] = tables["apc_episodes"].rename(columns={"DISMETH": "DISCH_METHOD"})
+    err = _error(tmp_path, tables, rename={"apc_episodes": {"DISCH_METHOD": "DISMETHD"}})
+    assert err.where == "data.rename.apc_episodes"
+    assert err.hint is not None and "DISMETH" in err.hint

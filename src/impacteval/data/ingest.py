@@ -131,7 +131,8 @@ def _flag(kind: str, name: str) -> str:
 def _prepare(con: BaseBackend, spec: DataSpec, table: str) -> _Prepared:
     schema = CONTRACT[table]
     rename = spec.rename.get(table, {})
-    raw = apply_rename(read_raw(con, table, check_file(table, getattr(spec, table))), table, rename)
+    raw = apply_rename(read_raw(con, table, check_file(table, getattr(spec, table))), schema,
+                       rename)
     check_columns(raw, schema, rename)
     present = tuple(c for c in schema.names if c in raw.columns)
     ignored = len([c for c in raw.columns if c not in schema])

@@ -71,10 +71,24 @@ def read_raw(con: BaseBackend, table: str, path: Path) -> ibis.Table:
         ) from exc
 
 
-def apply_rename(raw: ibis.Table, table: str, rename: Mapping[str, str]) -> ibis.Table:
-    """Rename ``{their column: contract column}``; an unknown source column is an error."""
+def apply_rename(raw: ibis.Table, schema: TableSchema, rename: Mapping[str, str]) -> ibis.Table:
+    """Rename ``{their column: contract column}``.
+
+    A source column not in the file, or a target that is not a contract column of the table,
+    is a ``SchemaError`` (a typo would otherwise drop an optional column silently).
+    """
+    table = schema.name
     if not rename:
         return raw
+    unknown = [new for new in rename.values() if new not in schema]
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], schema.names, n=1)
+        raise SchemaError(
+            f"data.rename.{table} maps to {unknown[0]}, which is not a column of the contract",
+            where=f"data.rename.{table}",
+            hint=(f"did you mean {near[0]}? " if near else "")
+            + "targets are contract columns (DATA_CONTRACT.md §7)",
+        )
     missing = [src for src in rename if src not in raw.columns]
     if missing:
         raise SchemaError(

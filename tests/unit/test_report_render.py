@@ -114,6 +114,7 @@ def test_table_one_means_of_indicators_are_controlled_as_proportions() -> None:
                        "treated_before": [402, 0.682, 0.01, 86.4]})
     f = release_table_one(t1, REGIME).frame
     assert f["treated_before"].tolist() == [400, round(275 / 400, 3), "<10", 86.4]
+    assert f["statistic"].tolist() == ["n", "proportion", "proportion", "mean"]
     assert f["label"].tolist() == t1["label"].tolist()
 
 
@@ -212,7 +213,7 @@ def test_methods_and_limitations_come_from_config_and_diagnostics() -> None:
     assert m["regime"]["name"] == "nhse_sde"
     assert {"table": "apc_episodes", "rows_read": "611,205"} in m["sources"]
     limits = " ".join(ctx["limitations"])
-    assert "hfrs" in limits and "ethnicity_other" in limits
+    assert "(hfrs)" in limits and "(ethnicity other)" in limits
     assert "A small number (<10) of treated residents" in limits
     assert "unmeasured confounding" in limits and "Regression to the mean" in limits
     assert ctx["summaries"][0]["outcome"] == "emergency_admissions"

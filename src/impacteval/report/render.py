@@ -258,15 +258,16 @@ def _limitations(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
                  diagnostics: Mapping[str, Any], n_suppressed: int) -> list[str]:
     items: list[str] = []
     bal = tables["balance"].frame
+    names = [_display_name(r) for r in _rows(tables["balance"])]
     if "smd_ok" in bal:
-        bad = [str(c) for c, ok in zip(bal["covariate"], bal["smd_ok"], strict=False) if ok is False]
+        bad = [n for n, ok in zip(names, bal["smd_ok"], strict=True) if ok is False]
         if bad:
             items.append(
                 f"Residual imbalance after matching: {len(bad)} covariate(s) have a standardised "
                 f"mean difference above the threshold ({', '.join(bad)})."
             )
     if "variance_ratio_ok" in bal:
-        bad = [str(c) for c, ok in zip(bal["covariate"], bal["variance_ratio_ok"], strict=False) if ok is False]
+        bad = [n for n, ok in zip(names, bal["variance_ratio_ok"], strict=True) if ok is False]
         if bad:
             items.append(
                 f"Variance ratio outside the accepted range for {len(bad)} covariate(s) "
@@ -372,12 +373,11 @@ def build_context(
     table_one = []
     for r in _rows(tables["table_one"]):
         stat = str(r["statistic"])
-        fmt = fmt_count if stat.lower() in ("n", "count") else (lambda v: fmt_number(v, 1))
         table_one.append(
             {
                 "covariate": _display_name(r),
-                "statistic": stat,
-                **{c: fmt(r.get(c)) for c in
+                "statistic": "%" if stat.lower() in ("proportion", "percent") else stat,
+                **{c: _table_one_value(r.get(c), stat.lower()) for c in
                    ("treated_before", "control_before", "treated_after", "control_after")},
             }
         )
@@ -455,13 +455,42 @@ def build_context(
         "regime": {"name": regime.name, "label": regime.label,
                    "description": regime.description},
         "reproducibility": {
-            "config_hash": manifest.get("config_hash", "-"),
+            "config_hash": manifest.get("config_sha256", manifest.get("config_hash", "-")),
+            "inputs": _manifest_inputs(manifest.get("inputs")),
             "seed": manifest.get("seed", result.config.get("evaluation", {}).get("seed", "-")),
             "engine": manifest.get("engine", "-"),
             "versions": [{"name": k, "version": str(v)} for k, v in sorted(versions.items())],
         },
         "strobe": [{"item": i, "topic": t, "section": s} for i, t, s in STROBE_ITEMS],
     }
+
+
+def _table_one_value(value: Any, statistic: str) -> str:
+    """A Table 1 cell: counts with separators, shares as percentages, means to one decimal."""
+    if isinstance(value, str) or value is None:
+        return fmt_count(value)
+    if statistic in ("n", "count"):
+        return fmt_count(value)
+    x = float(value)
+    if math.isnan(x):
+        return "-"
+    if statistic == "proportion":
+        return f"{100 * x:.1f}%"
+    if statistic == "percent":
+        return f"{x:.1f}%"
+    return f"{x:.1f}"
+
+
+def _manifest_inputs(inputs: Any) -> list[dict[str, str]]:
+    """Input files and their hashes from the manifest (``{name: {file, sha256}}``)."""
+    if not isinstance(inputs, Mapping):
+        return []
+    rows = []
+    for name, info in sorted(inputs.items()):
+        info = info if isinstance(info, Mapping) else {"sha256": info}
+        rows.append({"name": str(name), "file": str(info.get("file", name)),
+                     "sha256": str(info.get("sha256", "-"))})
+    return rows
 
 
 def _display_name(row: Mapping[str, Any]) -> str:

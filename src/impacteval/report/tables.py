@@ -141,7 +141,8 @@ def release_table_one(table_one: pd.DataFrame, regime: DisclosureRegime) -> Rele
     suppressed/rounded and the percentage recomputed from the rounded count and rounded ``n``.
     A ``proportion`` row is handled the same way (shown to three decimals), and so is a ``mean``
     row whose values all lie in [0, 1]: it may be the mean of a 0/1 indicator, which would
-    reveal a count (over-cautious for a continuous covariate on [0, 1], never unsafe). Other
+    reveal a count (over-cautious for a continuous covariate on [0, 1], never unsafe); such
+    rows are relabelled ``proportion``. Other
     ``mean`` rows are suppressed when their column's ``n`` is suppressed.
     """
     _reject_identifiers(table_one, "table_one")
@@ -211,6 +212,7 @@ def release_table_one(table_one: pd.DataFrame, regime: DisclosureRegime) -> Rele
             for c in value_cols:
                 out.at[int(r), c] = safe_share.at[j, f"{c}__share"]
     is_pct = is_pct | is_prop
+    out.loc[is_prop & ~stat.isin(["percent", "%", "pct"]).to_numpy(), "statistic"] = "proportion"
     other = np.flatnonzero(~is_n & ~is_pct)
     for c in value_cols:
         n_hidden = isinstance(safe_n.at[0, c], str)

@@ -138,3 +138,36 @@ def test_single_column_and_input_unchanged(values: list[int], regime: Disclosure
     assert sum(e["cells"] for e in log if e["action"] == "primary_suppression") == sum(
         1 for v in safe["n"] if v == regime.label
     )
+
+
+@st.composite
+def outcome_summaries(draw: st.DrawFn) -> pd.DataFrame:
+    rows = []
+    for outcome in draw(st.lists(st.sampled_from(["emergency_admissions", "deaths", "bed_days"]),
+                                 min_size=1, max_size=3, unique=True)):
+        for arm in ("treated", "control"):
+            n = draw(small_counts)
+            rows.append({"outcome": outcome, "arm": arm, "sample": "matched", "n_persons": n,
+                         "events": float(draw(small_counts)),
+                         "person_years": draw(st.floats(0.0, 900.0)),
+                         "rate_per_1000_py": 0.0})
+    return pd.DataFrame(rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(summary=outcome_summaries(), regime=regimes)
+def test_released_tables_pass_the_output_checker(summary: pd.DataFrame,
+                                                 regime: DisclosureRegime) -> None:
+    # The release functions and check_outputs agree: every released count cell passes the
+    # checker's rule, and every rate whose events are suppressed is suppressed too.
+    from impacteval.report.checks import _cell_problem
+    from impacteval.report.tables import release_outcome_summary
+
+    released = release_outcome_summary(summary, regime)
+    for c in released.count_columns:
+        for v in released.frame[c]:
+            text = "" if v is None else str(v)
+            assert _cell_problem(text, regime, midpoint6=False) is None
+    for ev, rate in zip(released.frame["events"], released.frame["rate_per_1000_py"],
+                        strict=True):
+        assert (ev == regime.label) == (rate == regime.label)

@@ -77,8 +77,9 @@ def _stable(value: Any) -> Any:
 
 def stable_json(value: Any) -> str:
     """Deterministic JSON text: sorted keys, indent 2, rounded floats, trailing newline."""
+    # default=str: a caller's manifest may hold paths or dates; results are plain already.
     return json.dumps(_stable(value), sort_keys=True, indent=2, ensure_ascii=False,
-                      allow_nan=False) + "\n"
+                      allow_nan=False, default=str) + "\n"
 
 
 def _strip_absolute_paths(value: Any) -> Any:

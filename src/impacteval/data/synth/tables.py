@@ -136,7 +136,9 @@ def persons_table(rng: np.random.Generator, people: People) -> pa.Table:
     idx = idx[rng.permutation(idx.size)]
     n = idx.size
     u = rng.random((n, 2))
-    lsoa_unknown = u[:, 0] < 0.003
+    # unknown residence: ~0.3% of people, ~2% of care-home movers (communal-establishment
+    # addresses are often not geocoded), so both arms of a care-home cohort have some
+    lsoa_unknown = u[:, 0] < np.where(people.mover[idx], 0.02, 0.003)
     lsoa = np.where(lsoa_unknown, b"Z99999999", formatted_numbers("E01", people.lsoa[idx], 6))
     letters = np.frombuffer(w.AREA_GP_LETTER.encode(), dtype="S1")
     gp = np.char.add(

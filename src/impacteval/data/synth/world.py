@@ -77,7 +77,7 @@ TRUSTS = (
 )
 
 #: Care-home movers as a share of all persons; their split over 04N / comparison / other areas.
-CARE_HOME_SHARE = 0.06
+CARE_HOME_SHARE = 0.08
 #: Expected new residents per care home over the move-in window (sets the number of homes).
 MOVERS_PER_HOME = 25.0
 INTERVENTION_HOME_SHARE = 0.85

@@ -209,7 +209,7 @@ def test_methods_and_limitations_come_from_config_and_diagnostics() -> None:
     ctx = _context(fake_result())
     m = ctx["methods"]
     assert m["caliper"] == "0.2 standard deviations of the distance"
-    assert m["replace"] is False and m["ratio"] == 1 and m["family"] == "poisson"
+    assert m["replace"] is False and m["ratio"] == 1 and m["family"] == "Poisson"
     assert m["regime"]["name"] == "nhse_sde"
     assert {"table": "apc_episodes", "rows_read": "611,205"} in m["sources"]
     limits = " ".join(ctx["limitations"])

@@ -45,6 +45,8 @@ _OUTCOME_LABELS = {
     "deaths": "deaths",
 }
 
+_FAMILIES = {"poisson": "Poisson", "negative_binomial": "negative binomial (NB2)"}
+
 #: Figures the report places in its own sections; other figures go after the main results.
 _REPORT_FIGURES = ("flow", "love_plot", "propensity_overlap", "forest")
 
@@ -217,14 +219,18 @@ def _methods(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
                         "rate": rate})
     matching = dict(cfg.get("matching") or {})
     analysis = dict(cfg.get("analysis") or {})
-    covariates = matching.get("covariates") or [
-        str(c) for c in result.balance.get("covariate", [])
+    labels = {
+        str(r.get("covariate")): _display_name(r) for r in _rows(tables.get("balance"))
+    }
+    covariates = [
+        labels.get(str(c), str(c))
+        for c in (matching.get("covariates") or result.balance.get("covariate", []))
     ]
     caliper = matching.get("caliper")
     evaluation = dict(cfg.get("evaluation") or {})
     cohort = dict(cfg.get("cohort") or {})
     data = dict(cfg.get("data") or {})
-    outcomes = sorted({e.outcome for e in result.estimates})
+    outcomes = list(dict.fromkeys(e.outcome for e in result.estimates))
     return {
         "sources": sources,
         "linkage": linkage,
@@ -243,7 +249,8 @@ def _methods(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
         "order": matching.get("order"),
         "smd_threshold": matching.get("smd_threshold", 0.1),
         "variance_ratio_range": matching.get("variance_ratio_range", (0.5, 2.0)),
-        "family": str(analysis.get("family", "poisson")).replace("_", " "),
+        "family": _FAMILIES.get(str(analysis.get("family", "poisson")),
+                                str(analysis.get("family")).replace("_", " ")),
         "cluster": str(analysis.get("cluster", "pair")).replace("_", " and "),
         "adjust_for": str(analysis.get("adjust_for", "none")).replace("_", " "),
         "ci_level": f"{float(analysis.get('ci_level', 0.95)) * 100:g}%",

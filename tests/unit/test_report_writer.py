@@ -146,6 +146,7 @@ def test_check_outputs_fails_on_tampered_release(written: Path, tmp_path: Path) 
     _tamper(release, "tables/outcome_summary.csv", ",<10,", ",6,")
     _tamper(release, "tables/attrition.csv", ",5210", ",5211")
     _tamper(release, "results.json", '"n_control": 3115', '"n_control": 3117')
+    _tamper(release, "results.json", '"n_clusters": 400', '"n_clusters": 398')
     (release / "tables/extra.csv").write_text("n\n3\n")
     shutil.copy(written / "private/matched_cohort.parquet", release / "figures/x.parquet")
     problems = check_outputs(release)
@@ -154,6 +155,7 @@ def test_check_outputs_fails_on_tampered_release(written: Path, tmp_path: Path) 
     assert "tables/attrition.csv: line 2, column 'n_control' is not a multiple of 5" in joined
     assert "results.json: attrition[3].n_control is not a multiple of 5" in joined
     assert "tables/extra.csv: not covered by tables/_sdc.json" in joined
+    assert "results.json: estimates[0].details.n_clusters is not a multiple of 5" in joined
     assert "figures/x.parquet: row-level data file in a release" in joined
     assert "5211" not in joined and "3117" not in joined  # never the values
 
@@ -181,6 +183,16 @@ def _exploding(result):  # type: ignore[no-untyped-def]
         result, figures={"boom": _ExplodingFigure()},
         figure_data={**result.figure_data, "boom": result.figure_data["design_check"]},
     )
+
+
+def test_abandoned_temporary_folders_are_cleaned(tmp_path: Path) -> None:
+    dead = 2**22 + 12345  # above Linux's PID_MAX_LIMIT (2**22): no such process
+    stale = tmp_path / f".ev.tmp-{dead}"
+    (stale / "tables").mkdir(parents=True)
+    (tmp_path / f".ev.old-{dead}").mkdir()
+    write_outputs(fake_result(with_private=False), tmp_path / "ev", regime=REGIME,
+                  manifest=FAKE_MANIFEST)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]
 
 
 def test_failure_leaves_nothing_behind(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from impacteval.report.sdc import DisclosureRegime
+from impacteval.report.sdc import DisclosureRegime, is_count_name
 
 __all__ = ["check_outputs"]
 
@@ -91,6 +91,23 @@ def _json_cell(value: Any, regime: DisclosureRegime) -> str | None:
     return _cell_problem(str(value), regime, midpoint6=False)
 
 
+def _check_count_named(values: Any, where: str, regime: DisclosureRegime) -> list[str]:
+    """Count-named numeric entries of a mapping (nested) must be released counts."""
+    if not isinstance(values, Mapping):
+        return []
+    problems: list[str] = []
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            problems += _check_count_named(value, f"{where}.{key}", regime)
+        elif is_count_name(str(key)) and isinstance(value, (int, float, str)) and not isinstance(
+            value, bool
+        ):
+            why = _json_cell(value, regime)
+            if why:
+                problems.append(f"results.json: {where}.{key} {why}")
+    return problems
+
+
 def _check_results_json(path: Path, regime: DisclosureRegime) -> list[str]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -105,6 +122,10 @@ def _check_results_json(path: Path, regime: DisclosureRegime) -> list[str]:
     }
     for section, cols in declared.items():
         fields[section] = sorted(set(fields.get(section, [])) | set(cols))
+    problems += _check_count_named(doc.get("diagnostics"), "diagnostics", regime)
+    for i, est in enumerate(doc.get("estimates") or []):
+        if isinstance(est, Mapping):
+            problems += _check_count_named(est.get("details"), f"estimates[{i}].details", regime)
     for section, cols in fields.items():
         rows = doc.get(section) or []
         if not isinstance(rows, list):
@@ -127,7 +148,8 @@ def check_outputs(folder: Path, *, regime: DisclosureRegime | None = None) -> li
     and covering every CSV under ``tables/`` and ``figures/``; every count cell is empty, the
     suppression label, or a whole number that is not below the threshold and is a multiple of
     ``round_to`` (midpoint-6 columns: 0 or ``6k - 3``); the count fields of ``results.json``
-    (``n_treated``, ``n_control``, attrition and outcome-summary counts) likewise.
+    (``n_treated``, ``n_control``, attrition and outcome-summary counts, and count-named
+    entries of ``diagnostics`` and of each estimate's ``details``) likewise.
 
     Parameters
     ----------

@@ -280,7 +280,8 @@ def write_outputs(
     """Write all outputs of an evaluation to ``out_dir``, atomically.
 
     Everything is built in ``out_dir.parent / f".{out_dir.name}.tmp-<pid>"`` and renamed into
-    place at the end. An existing ``out_dir`` is moved aside and deleted only after the new one
+    place at the end (temporary siblings left by processes that no longer run are removed
+    first). An existing ``out_dir`` is moved aside and deleted only after the new one
     is in place. On any error the temporary folder is removed, the previous ``out_dir`` (if any)
     is left as it was, and the error is re-raised.
 
@@ -311,7 +312,7 @@ def write_outputs(
     pid = os.getpid()
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{pid}"
     old = out_dir.parent / f".{out_dir.name}.old-{pid}"
-    for stale in (tmp, old):
+    for stale in (tmp, old, *_abandoned(out_dir)):
         if stale.exists():
             shutil.rmtree(stale)
     tmp.mkdir()
@@ -331,6 +332,26 @@ def write_outputs(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def _abandoned(out_dir: Path) -> list[Path]:
+    """Temporary siblings of ``out_dir`` left by processes that no longer run."""
+    found = []
+    for p in out_dir.parent.glob(f".{out_dir.name}.*-*"):
+        kind, _, pid = p.name[len(out_dir.name) + 2:].partition("-")
+        if kind in ("tmp", "old") and pid.isdigit() and not _alive(int(pid)):
+            found.append(p)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def export_release(out_dir: Path, release_dir: Path) -> Path:

@@ -168,6 +168,9 @@ def test_input_not_mutated_missing_kept_and_errors() -> None:
         apply_sdc(pd.DataFrame({"n": [-1]}), ["n"], REGIMES["nhse_sde"])
     with pytest.raises(DisclosureError, match="missing"):
         apply_sdc(df, ["m"], REGIMES["nhse_sde"])
+    with pytest.raises(DisclosureError, match="not numbers") as err:
+        apply_sdc(safe, ["n"], REGIMES["nhse_sde"])  # already released: "<10" is text
+    assert "<10" not in str(err.value)
 
 
 def test_log_never_holds_values() -> None:

@@ -373,8 +373,8 @@ def apply_sdc(
     Raises
     ------
     DisclosureError
-        A named column is missing, a count is negative, or midpoint-6 is asked for in a regime
-        that does not allow it.
+        A named column is missing, a count is negative or not a number, or midpoint-6 is asked
+        for in a regime that does not allow it.
 
     Examples
     --------
@@ -408,7 +408,16 @@ def apply_sdc(
     sdc_cols = [c for c in counts if c not in mp6_cols]
 
     out = df.copy().reset_index(drop=True)
-    values = {c: pd.to_numeric(out[c], errors="raise").astype("float64").to_numpy() for c in counts}
+    values: dict[str, np.ndarray] = {}
+    for c in counts:
+        try:
+            values[c] = pd.to_numeric(out[c], errors="raise").astype("float64").to_numpy()
+        except (TypeError, ValueError) as exc:
+            raise DisclosureError(
+                f"count column {c!r} holds values that are not numbers",
+                where=f"report.{table}",
+                hint="apply disclosure control once, to the unrounded counts",
+            ) from exc
     for c, v in values.items():
         if np.any(v[~np.isnan(v)] < 0):
             raise DisclosureError(f"negative counts in column {c!r}", where=f"report.{table}")

@@ -380,3 +380,11 @@ def test_missing_settings_table_is_a_config_error(con):
     with pytest.raises(ConfigError) as info:
         run(con, tables, events, dx)
     assert info.value.where == "data.settings"
+
+
+def test_empty_treated_settings_file_is_a_config_error(con, tmp_path):
+    path = tmp_path / "homes.csv"
+    path.write_text("SETTING_ID\n\n", encoding="utf-8")
+    spec = make_spec(treated_settings=[], treated_settings_file=path)
+    with pytest.raises(ConfigError, match="no intervention settings"):
+        run(con, *inputs([person("a")], [residency("a", "T1", D(2015, 1, 1))]), spec=spec)

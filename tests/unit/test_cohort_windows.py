@@ -158,14 +158,15 @@ def test_comorbidity_look_back_window(con):
         {"person_id": "a", "EPISTART": IDX - days(731), "code": "C78X"},  # too early
         {"person_id": "a", "EPISTART": IDX, "code": "I21X"},  # index day: not look-back
     ]
-    a = row(run(con, *one_person_world([], dx)), "a")
+    result = run(con, *one_person_world([], dx))
+    a = row(result, "a")
     # Charlson 1987 weights (nhs_routine_data.md §4.1): dementia 1; C78 and I21 are outside.
     assert a["charlson"] == 1
     # IAU six categories: cognitive (F03) + pressure ulcers (L89)
     assert a["frailty_syndromes"] == 2
     # HFRS weights (nhs_routine_data.md §4.3): F03 2.1 + L89 1.7
     assert a["hfrs"] == pytest.approx(3.8)
-    t = row(run(con, *one_person_world([], dx)), "t")
+    t = row(result, "t")
     assert (t["charlson"], t["frailty_syndromes"], t["hfrs"]) == (0, 0, 0.0)
 
 

@@ -295,7 +295,7 @@ def validate_inputs(spec: DataSpec, con: BaseBackend) -> None:
     _prepare_all(con, spec)
 
 
-def ingest(spec: DataSpec, con: BaseBackend) -> IngestResult:
+def ingest(spec: DataSpec, con: BaseBackend, *, materialise: bool = True) -> IngestResult:
     """Read, check and clean the episode tables.
 
     Parameters
@@ -304,7 +304,14 @@ def ingest(spec: DataSpec, con: BaseBackend) -> IngestResult:
         The ``data`` section of the config (episode tables, renames, ``on_invalid``,
         ``data_cut``).
     con
-        An Ibis backend; the returned tables are lazy expressions on it.
+        An Ibis backend; the returned tables are expressions on it.
+    materialise
+        Compute each cleaned table once and keep it on the engine (``Table.cache()``: a
+        DuckDB temporary table, spilled to ``temp_directory`` under ``memory_limit``; a cached
+        Spark DataFrame). Without it every later query re-reads the files, re-runs the
+        cleaning and recompiles it (about 1 s of Ibis compilation per query on this graph;
+        derive + link on 3,000 synthetic persons went from 17 s to 3 s). ``False`` returns
+        purely lazy tables; :meth:`IngestResult.cached` materialises later.
 
     Returns
     -------
@@ -346,11 +353,17 @@ def ingest(spec: DataSpec, con: BaseBackend) -> IngestResult:
         if table == "deaths" and "persons" in stage_a:
             t = _attach_birth_month(t, stage_a["persons"])
             rules.append(RowRule("DOD_before_birth_month", t.DOD < t._birth, False))
-        if rules:
-            counts = t.aggregate(**sequential_metrics(rules, "_rule")).to_pyarrow().to_pylist()[0]
-            rows += [(table, r.measure, int(counts[f"_rule{i}"] or 0)) for i, r in enumerate(rules)]
-            t = t.filter(~drop_condition(rules))
-        out[table] = t.select(*CONTRACT[table].names)
+        if not rules:
+            out[table] = t.cache() if materialise else t
+            continue
+        flags = {f"_rule{i}": r.cond.fill_null(False) for i, r in enumerate(rules)}
+        t = t.select(*CONTRACT[table].names, **flags)
+        if materialise:  # the flagged table once; counts and the filter then read it
+            t = t.cache()
+        cached_rules = [RowRule(r.name, t[f"_rule{i}"], r.drop) for i, r in enumerate(rules)]
+        counts = t.aggregate(**sequential_metrics(cached_rules, "_n")).to_pyarrow().to_pylist()[0]
+        rows += [(table, r.measure, int(counts[f"_n{i}"] or 0)) for i, r in enumerate(rules)]
+        out[table] = t.filter(~drop_condition(cached_rules)).select(*CONTRACT[table].names)
     order = {name: i for i, name in enumerate(CONTRACT)}
     rows.sort(key=lambda r: order[r[0]])  # stable: per table, in the order the rules ran
     report = _add_rows_out(pd.DataFrame(rows, columns=["table", "measure", "count"]))

@@ -70,6 +70,7 @@ def test_results_json_contents_and_schema(written: Path) -> None:
     assert doc["sdc"]["regime"]["name"] == "nhse_sde"
     text = (written / "results.json").read_text()
     assert "/secure/extract" not in text and "deaths.parquet" in text  # no absolute paths
+    assert "output_dir" not in doc["config"]["evaluation"]  # location is not analysis
     assert text == json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -93,6 +93,16 @@ def _strip_absolute_paths(value: Any) -> Any:
     return value
 
 
+def _releasable_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config for results.json: absolute paths reduced to file names, and without
+    ``evaluation.output_dir`` (where the outputs went is not part of the analysis, and
+    results.json must not change when the same analysis is written elsewhere)."""
+    out = dict(_strip_absolute_paths(config))
+    if isinstance(out.get("evaluation"), Mapping):
+        out["evaluation"] = {k: v for k, v in out["evaluation"].items() if k != "output_dir"}
+    return out
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(r) for r in frame.astype(object).where(frame.notna(), None).to_dict(
         orient="records")]
@@ -121,7 +131,7 @@ def _results_document(
             "title": result.title,
             "design": result.design,
         },
-        "config": _strip_absolute_paths(result.config),
+        "config": _releasable_config(result.config),
         "estimates": estimates,
         "balance": _records(tables["balance"].frame),
         "attrition": _records(tables["attrition"].frame),

@@ -22,6 +22,7 @@ from impacteval.cohort.covariates import (
     FLOAT_COVARIATES,
     PRIOR_WINDOWS,
     covariate_labels,
+    fill_values,
     person_covariates,
 )
 from impacteval.cohort.eligibility import candidates, steps
@@ -138,6 +139,7 @@ def build_cohort(
     check_arms(attrition)
 
     cohort = add_window_bounds(cand.filter(eligible(cand, step_list)))
+    fills = fill_values(con, cohort)
     counts = windowed_counts(cohort, events, _windowed_measures(outcome_list))
     counts = counts.rename(_wc_person="person_id")
     scores = comorbidity_scores(diagnoses, cohort, spec.lookback_days)
@@ -145,7 +147,7 @@ def build_cohort(
 
     joined = cohort.left_join(counts, cohort.person_id == counts._wc_person).drop("_wc_person")
     joined = joined.left_join(scores, joined.person_id == scores._cm_person).drop("_cm_person")
-    expr = _final_select(joined, outcome_list).order_by("person_id")
+    expr = _final_select(joined, outcome_list, fills).order_by("person_id")
     table = _with_dtypes(con.to_pandas(expr), outcome_list)
 
     labels = covariate_labels(spec.lookback_days)
@@ -220,7 +222,9 @@ def _windowed_measures(outcomes: Sequence[str]) -> list[WindowedMeasure]:
     return measures
 
 
-def _final_select(joined: ir.Table, outcomes: Sequence[str]) -> ir.Table:
+def _final_select(
+    joined: ir.Table, outcomes: Sequence[str], fills: Mapping[str, float]
+) -> ir.Table:
     values: dict[str, ir.Value] = {
         "person_id": joined.person_id.cast("string"),
         "treated": joined.treated.cast("int64"),
@@ -230,7 +234,7 @@ def _final_select(joined: ir.Table, outcomes: Sequence[str]) -> ir.Table:
         "area": joined.area.cast("string"),
         "follow_up_end": joined.follow_up_end,
     }
-    person = person_covariates(joined)
+    person = person_covariates(joined, fills)
     for name in COVARIATES:
         if name in person:
             values[name] = person[name]

@@ -18,8 +18,12 @@ Every covariate is complete (no missing values) after these fill rules:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
+from ibis.backends import BaseBackend
 
 from impacteval.cohort.measures import MEASURE_LABELS, UTILISATION
 
@@ -101,12 +105,31 @@ def _indicator(cond: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.coalesce(cond, ibis.literal(False)).cast("int64")
 
 
-def person_covariates(cohort: ir.Table) -> dict[str, ir.Value]:
+def fill_values(con: BaseBackend, cohort: ir.Table) -> dict[str, float]:
+    """Medians of ``IMD19_DECILE`` and ``setting_beds`` over the eligible cohort (one query).
+
+    Computed as a plain aggregate (not a window) so that it runs the same on every backend;
+    returns the documented fallbacks when no one has a value.
+    """
+    imd = cohort.IMD19_DECILE.cast("float64")
+    beds = cohort.setting_beds.cast("float64")
+    row = con.to_pandas(cohort.aggregate(imd=imd.median(), beds=beds.median())).iloc[0]
+    return {
+        "imd_decile": IMD_FILL_IF_ALL_MISSING if pd.isna(row["imd"]) else float(row["imd"]),
+        "setting_beds": 0.0 if pd.isna(row["beds"]) else float(row["beds"]),
+    }
+
+
+def person_covariates(cohort: ir.Table, fills: Mapping[str, float]) -> dict[str, ir.Value]:
     """Expressions for the person and setting covariates over the eligible cohort table.
 
-    ``cohort`` holds one row per eligible person with ``age, SEX, ETHNOS, IMD19_DECILE,
-    setting_type, setting_beds, setting_rural, index_date``. The medians used to fill
-    ``imd_decile`` and ``setting_beds`` are taken over all rows of ``cohort``.
+    Parameters
+    ----------
+    cohort
+        One row per eligible person with ``age, SEX, ETHNOS, IMD19_DECILE, setting_type,
+        setting_beds, setting_rural, index_date``.
+    fills
+        Values for missing ``imd_decile`` and ``setting_beds`` (from :func:`fill_values`).
     """
     imd = cohort.IMD19_DECILE.cast("float64")
     beds = cohort.setting_beds.cast("float64")
@@ -117,14 +140,10 @@ def person_covariates(cohort: ir.Table) -> dict[str, ir.Value]:
         "ethnicity_unknown": _indicator(
             cohort.ETHNOS.isnull() | cohort.ETHNOS.isin(list(ETHNOS_UNKNOWN))
         ),
-        "imd_decile": ibis.coalesce(
-            imd, imd.median().over(ibis.window()), ibis.literal(IMD_FILL_IF_ALL_MISSING)
-        ).cast("float64"),
+        "imd_decile": imd.fill_null(float(fills["imd_decile"])).cast("float64"),
         "imd_missing": _indicator(cohort.IMD19_DECILE.isnull()),
         "nursing": _indicator(cohort.setting_type == "nursing"),
-        "setting_beds": ibis.coalesce(
-            beds, beds.median().over(ibis.window()), ibis.literal(0.0)
-        ).cast("float64"),
+        "setting_beds": beds.fill_null(float(fills["setting_beds"])).cast("float64"),
         "rural": _indicator(cohort.setting_rural == "rural"),
         "index_year": cohort.index_date.year().cast("int64"),
     }

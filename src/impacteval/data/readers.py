@@ -122,8 +122,9 @@ def check_columns(raw: ibis.Table, schema: TableSchema, rename: Mapping[str, str
     )
     if rename:
         hint += f" (current renames: {', '.join(f'{k}->{v}' for k, v in rename.items())})"
+    shown = ", ".join(raw.columns[:15]) + (", ..." if len(raw.columns) > 15 else "")
     raise SchemaError(
         f"missing required column(s) {', '.join(missing)}; "
-        f"the table has {len(raw.columns)} column(s): {', '.join(raw.columns)}",
+        f"the table has {len(raw.columns)} column(s): {shown}",
         where=f"{schema.name}.{missing[0]}", hint=hint,
     )

@@ -113,3 +113,9 @@ def test_figures_are_figures_without_pyplot_state() -> None:
     assert plt.get_fignums() == []  # nothing registered with pyplot
     assert matplotlib.get_backend()  # no GUI needed to save
     fig.savefig(__import__("io").BytesIO(), format="png")
+
+
+def test_separating_covariate_gives_infinite_smd() -> None:
+    """MatchIt divides by a zero SD too: a covariate that separates the arms has SMD +-inf."""
+    tab = balance_table(pd.DataFrame({"b": [0, 0, 0, 1]}), np.array([0, 0, 0, 1]))
+    assert tab["smd"].iloc[0] == np.inf

@@ -143,7 +143,7 @@ def _pooled_sd_proportional(x: np.ndarray, t: np.ndarray, binary: bool) -> float
     centred = x.copy()
     for arm in (t, ~t):
         centred[arm] = x[arm] - x[arm].mean()
-    return float(np.sqrt(np.sum(centred**2) / (n - 2)))
+    return float(np.sqrt(np.sum(centred**2) / (n - 2))) if n > 2 else float("nan")
 
 
 def _ecdf_stats(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
@@ -174,7 +174,11 @@ def _one(
             std = np.sqrt((_wvar(x1, ones1, is_binary) + _wvar(x0, ones0, is_binary)) / 2)
         if not np.isfinite(std) or std < _EPS:
             std = _pooled_sd_proportional(x, t, is_binary)
-        smd = mdiff / std
+        # a zero denominator gives +-inf, as in MatchIt (the covariate separates the arms)
+        if std > 0:
+            smd = mdiff / std
+        else:
+            smd = float(np.copysign(np.inf, mdiff)) if std == 0 else float("nan")
     if is_binary:
         vr = np.nan
         e_mean = e_max = abs(mdiff)

@@ -388,3 +388,15 @@ def test_empty_treated_settings_file_is_a_config_error(con, tmp_path):
     spec = make_spec(treated_settings=[], treated_settings_file=path)
     with pytest.raises(ConfigError, match="no intervention settings"):
         run(con, *inputs([person("a")], [residency("a", "T1", D(2015, 1, 1))]), spec=spec)
+
+
+def test_residency_without_setting_id_is_a_candidate_control(con):
+    persons = [person("a"), person("b", ccg="04N"), person("t")]
+    settings = [residency("a", None, D(2015, 1, 1)), residency("b", None, D(2015, 1, 1)),
+                residency("t", "T1", D(2015, 1, 1))]
+    result = run(con, *inputs(persons, settings))
+    a = result.attrition.set_index("step")
+    assert (a.loc["residents", "n_treated"], a.loc["residents", "n_control"]) == (1, 2)
+    assert list(result.table["person_id"]) == ["a", "t"]
+    assert list(result.table["treated"]) == [0, 1]
+    assert result.table["setting_id"].isna().tolist() == [True, False]  # missing stays missing

@@ -125,7 +125,8 @@ def candidates(
         "_death_person"
     )
 
-    treated = joined.setting_id.isin(intervention_ids)
+    # a residency without a SETTING_ID cannot be an intervention setting: candidate control
+    treated = ibis.coalesce(joined.setting_id.isin(intervention_ids), ibis.literal(False))
     in_area = (
         joined.CCG_CODE.isin(spec.control_areas) if spec.control_areas else ibis.literal(False)
     )

@@ -260,15 +260,8 @@ def _final_select(
 
 def _with_dtypes(df: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFrame:
     """Declare every column's dtype (backends differ in what they return)."""
-    dtypes: dict[str, str] = {
-        "person_id": "str",
-        "treated": "int64",
-        "index_date": "datetime64[s]",
-        "setting_id": "str",
-        "setting_type": "str",
-        "area": "str",
-        "follow_up_end": "datetime64[s]",
-    }
+    id_dtypes = ("str", "int64", "datetime64[s]", "str", "str", "str", "datetime64[s]")
+    dtypes: dict[str, str] = dict(zip(ID_COLUMNS, id_dtypes, strict=True))
     for name in COVARIATES:
         dtypes[name] = "float64" if name in FLOAT_COVARIATES else "int64"
     for name in outcomes:

@@ -90,9 +90,13 @@ class InstrumentalVariables:
     - ``anderson_rubin``: ``statistic``, ``p_value`` (of no effect), ``ci_lower``,
       ``ci_upper`` (hull of the set), ``bounded``, ``shape``, ``intervals``,
       ``distribution``, ``df``, ``critical_value``, ``level``, ``statistic_at_infinity``;
-    - ``sargan``, ``hansen_j``, ``wu_hausman``, ``endogeneity_robust`` (Wooldridge's
-      regression test with the model's covariance): ``available`` and, when available,
-      ``statistic``, ``p_value``, ``df``, ``distribution``;
+    - ``sargan`` (classical, from the 2SLS/LIML residuals), ``hansen_j`` (two-step efficient
+      GMM J with a heteroskedasticity-robust weight, cluster-robust when clustered, whatever
+      ``cov_type``), ``wu_hausman`` (classical F) and ``endogeneity_robust`` (Wooldridge's
+      regression test with the model's covariance; with HC1 it is ``AER``'s robust
+      Wu-Hausman): ``available`` and, when available, ``statistic``, ``p_value``, ``df``,
+      ``distribution`` (``reason`` when not; both over-identification tests need more
+      instruments than endogenous regressors);
     - ``ols``: the OLS estimate and standard error with the same covariates and covariance,
       for comparison.
 

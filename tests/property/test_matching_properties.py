@@ -190,3 +190,42 @@ def test_balance_weights_one_equals_unweighted(problem) -> None:
     pd.testing.assert_frame_equal(
         balance_table(X, treated), balance_table(X, treated, np.ones(len(d)))
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(problems(), st.data())
+def test_exact_matching_is_brute_force_within_strata(problem, data) -> None:
+    d, treated, ratio, replace, caliper, order, seed = problem
+    strata = np.array(data.draw(st.lists(st.sampled_from("ab"), min_size=len(d), max_size=len(d))))
+    width = np.inf if caliper is None else caliper
+    rng = np.random.default_rng(seed)
+    expected: dict[int, list[int]] = {}
+    for level in sorted(set(strata)):  # strata in sorted label order, as the matcher
+        units = np.flatnonzero(strata == level)
+        sub_t = treated[units]
+        if sub_t.all() or not sub_t.any():
+            expected.update({int(u): [] for u in units[sub_t]})
+            continue
+        if order == "random" and not replace:
+            visit = list(rng.permutation(int(sub_t.sum())))
+        else:
+            visit = _visit(d[units], sub_t, order, seed)
+        local = brute_force(d[units], sub_t, ratio, replace, width, visit)
+        expected.update({int(units[t]): [int(units[c]) for c in cs] for t, cs in local.items()})
+    if not any(expected.values()):
+        return
+    result = nearest_neighbour_match(
+        d,
+        treated,
+        ratio=ratio,
+        replace=replace,
+        caliper=caliper,
+        caliper_scale="raw",
+        order=order,
+        rng=np.random.default_rng(seed),
+        exact=strata,
+    )
+    got = _as_dict(result)
+    assert {t: sorted(c) for t, c in got.items()} == {t: sorted(c) for t, c in expected.items()}
+    p = result.pairs
+    assert np.array_equal(strata[p["treated_index"]], strata[p["control_index"]])

@@ -73,8 +73,17 @@ CASES = [
     ("replace", dict(replace=True), "propensity"),
     ("caliper", dict(caliper=0.05), "propensity"),
     ("logit_caliper_ratio2", dict(caliper=0.2, ratio=2), "logit"),
+    ("exact_married", dict(exact="married"), "propensity"),
+    ("exact_race_caliper", dict(exact="race", caliper=0.1), "propensity"),
 ]
 OPTIONS = {c[0]: c[1] for c in CASES}
+
+
+def _options(lalonde: pd.DataFrame, options: dict) -> dict:
+    """Exact-matching options name a column; pass its values."""
+    if "exact" in options:
+        return {**options, "exact": lalonde[options["exact"]].to_numpy()}
+    return options
 
 
 @pytest.mark.parametrize(("case", "options", "scale"), CASES, ids=[c[0] for c in CASES])
@@ -85,7 +94,9 @@ def test_pairs_and_weights_identical_on_r_distance(
     r = ref[case]
     ids = lalonde["id"].to_numpy()
     result = nearest_neighbour_match(
-        np.array(r["distance"], dtype=float), lalonde["treat"].to_numpy(), **options
+        np.array(r["distance"], dtype=float),
+        lalonde["treat"].to_numpy(),
+        **_options(lalonde, options),
     )
     assert _pairs_as_ids(result, ids) == {tuple(p) for p in r["pairs"]}
     np.testing.assert_allclose(result.weights, r["weights"], rtol=1e-12, atol=1e-12)
@@ -97,7 +108,9 @@ def test_pairs_identical_end_to_end(
 ) -> None:
     """Our propensity model + our matcher reproduce MatchIt's matched pairs exactly."""
     distance = fitted.propensity if scale == "propensity" else fitted.logit
-    result = nearest_neighbour_match(distance, lalonde["treat"].to_numpy(), **options)
+    result = nearest_neighbour_match(
+        distance, lalonde["treat"].to_numpy(), **_options(lalonde, options)
+    )
     assert _pairs_as_ids(result, lalonde["id"].to_numpy()) == {tuple(p) for p in ref[case]["pairs"]}
 
 

@@ -257,3 +257,19 @@ def test_summary_counts(small) -> None:
     assert s.loc["all"].tolist() == [4, 3]
     assert s.loc["matched"].tolist() == [3, 3]
     assert s.loc["unmatched"].tolist() == [1, 0]
+
+
+def test_exact_strata_errors_and_no_cross_stratum_pairs() -> None:
+    d = np.array([0.5, 0.51, 0.9, 0.2])
+    t = np.array([1, 0, 1, 0])
+    m = nearest_neighbour_match(d, t, exact=np.array(["F", "M", "M", "F"]))
+    # unit 0's closest control (0.51) is in the other stratum: it takes unit 3 instead
+    assert m.pairs[["treated_index", "control_index"]].to_numpy().tolist() == [[0, 3], [2, 1]]
+    m2 = nearest_neighbour_match(d, t, exact=np.array(["F", "M", "F", "F"]))
+    # stratum F: unit 2 (0.9, largest first) takes the only control; unit 0 is discarded
+    assert m2.pairs[["treated_index", "control_index"]].to_numpy().tolist() == [[2, 3]]
+    assert m2.discarded.tolist() == [True, False, False, False]
+    with pytest.raises(DesignError, match="missing stratum"):
+        nearest_neighbour_match(d, t, exact=np.array(["F", None, "F", "F"], dtype=object))
+    with pytest.raises(DesignError, match="exact-matching stratum"):
+        nearest_neighbour_match(d, t, exact=np.array(["F", "M", "F", "M"]) == "F")

@@ -87,6 +87,7 @@ def nearest_neighbour_match(
     caliper_scale: Literal["sd", "raw"] = "sd",
     order: Order = "largest",
     rng: np.random.Generator | None = None,
+    exact: np.ndarray | None = None,
     distance_name: str = "distance",
 ) -> MatchResult:
     """Match each treated unit to its ``ratio`` nearest controls on a 1-D distance.
@@ -112,6 +113,11 @@ def nearest_neighbour_match(
         replacement (each treated unit's choice is then independent of the others).
     rng
         Random generator for ``order = "random"``.
+    exact
+        Optional stratum label per unit (e.g. sex, or a combination of categories): units
+        are matched only within their stratum, stratum by stratum in sorted label order
+        (as MatchIt's ``exact =``). The caliper width is still computed over all units;
+        with ``order = "random"`` each stratum draws its own permutation from ``rng``.
     distance_name
         Name of the distance, recorded in the result.
 
@@ -122,8 +128,8 @@ def nearest_neighbour_match(
     Raises
     ------
     DesignError
-        No treated or no control units, a non-finite distance, or nothing could be matched
-        (no control within the caliper of any treated unit).
+        No treated or no control units, a non-finite distance, missing stratum labels, or
+        nothing could be matched (no control within the caliper of any treated unit).
     ConfigError
         Invalid options (ratio < 1, negative caliper, unknown order, random order without rng).
 
@@ -155,65 +161,48 @@ def nearest_neighbour_match(
         )
 
     width = _caliper_width(d, caliper, caliper_scale)
-    sorted_units = np.argsort(d, kind="stable")
-    is_control_sorted = ~t[sorted_units]
-    controls = sorted_units[is_control_sorted]  # control indices in (distance, data) order
-    cd = d[controls]
-    # slot of the first control at or after each unit's place in the sorted order
-    first_above = np.empty(n, dtype=np.int64)
-    first_above[sorted_units] = np.cumsum(is_control_sorted) - is_control_sorted
-    treated_idx = np.flatnonzero(t)
-    dt = d[treated_idx]
-    visit = _visit_order(dt, order, rng, replace)
-
-    m = controls.shape[0]
-    matches: list[list[int]] = [[] for _ in range(n1)]
-    if replace:
-        for i in visit:
-            matches[i] = _k_nearest(
-                d[treated_idx[i]], int(first_above[treated_idx[i]]), cd, ratio, width
-            )
+    if exact is None:
+        strata = [np.arange(n)]
     else:
-        avail = _Available(m)
-        left = m
-        active = np.ones(n1, dtype=bool)
-        for _ in range(ratio):
-            for i in visit:
-                if left == 0:
-                    break
-                if not active[i]:
-                    continue
-                di = d[treated_idx[i]]
-                pos = int(first_above[treated_idx[i]])
-                lo = avail.below(pos - 1) if pos > 0 else -1
-                hi = avail.above(pos) if pos < m else m
-                slot = _closer(di, lo, hi, cd, m, width)
-                if slot < 0:
-                    active[i] = False
-                    continue
-                matches[i].append(slot)
-                avail.remove(slot)
-                left -= 1
-
-    rows = [(i, slot) for i in range(n1) for slot in matches[i]]
+        labels = np.asarray(exact)
+        if labels.shape != (n,):
+            raise DesignError("exact must give one stratum label per unit", where="matching.exact")
+        if pd.isna(labels).any():
+            raise DesignError(
+                f"exact has {int(pd.isna(labels).sum())} missing stratum label(s)",
+                where="matching.exact",
+                hint="give every unit a stratum (e.g. an 'unknown' category)",
+            )
+        codes, _ = pd.factorize(labels, sort=True)
+        strata = [np.flatnonzero(codes == k) for k in range(int(codes.max()) + 1)]
+    rows: list[tuple[int, int]] = []
+    for units in strata:
+        rows.extend(_match_within(units, d, t, ratio, replace, width, order, rng))
     if not rows:
+        where_not = "" if exact is None else " in any exact-matching stratum"
         raise DesignError(
-            f"no treated unit has a control within the caliper ({_describe(caliper, caliper_scale)})",
+            f"no treated unit has a control within the caliper{where_not} "
+            f"({_describe(caliper, caliper_scale)})",
             where=_WHERE,
             hint="widen the caliper (matching.caliper) or check the propensity overlap plot: "
             "treated and control units may not overlap",
         )
-    has_match = np.array([len(mm) > 0 for mm in matches])
-    subclass_of = np.cumsum(has_match)  # 1-based, in data order of treated units
+    # one matched set per treated unit, numbered 1.. in the data order of the treated units;
+    # within a set, controls in the order they were matched (nearest first)
     ti = np.array([r[0] for r in rows], dtype=np.int64)
-    slots = np.array([r[1] for r in rows], dtype=np.int64)
+    ci = np.array([r[1] for r in rows], dtype=np.int64)
+    keep_order = np.argsort(ti, kind="stable")
+    ti, ci = ti[keep_order], ci[keep_order]
+    treated_idx = np.flatnonzero(t)
+    matched_treated = np.unique(ti)
     pairs = pd.DataFrame(
         {
-            "subclass": subclass_of[ti].astype(np.int64),
-            "treated_index": treated_idx[ti],
-            "control_index": controls[slots],
+            "subclass": (np.searchsorted(matched_treated, ti) + 1).astype(np.int64),
+            "treated_index": ti,
+            "control_index": ci,
         }
     )
+    has_match = np.isin(treated_idx, matched_treated)
     weights = _att_weights(n, treated_idx, pairs)
     discarded = np.zeros(n, dtype=bool)
     discarded[treated_idx[~has_match]] = True
@@ -232,6 +221,67 @@ def nearest_neighbour_match(
         replace=replace,
         order="data" if replace else order,
     )
+
+
+def _match_within(
+    units: np.ndarray,
+    d_all: np.ndarray,
+    t_all: np.ndarray,
+    ratio: int,
+    replace: bool,
+    width: float,
+    order: str,
+    rng: np.random.Generator | None,
+) -> list[tuple[int, int]]:
+    """Match within one stratum; returns (treated, control) pairs as global positions."""
+    d = d_all[units]
+    t = t_all[units]
+    n = d.shape[0]
+    n1 = int(t.sum())
+    if n1 == 0 or n1 == n:
+        return []
+    sorted_units = np.argsort(d, kind="stable")
+    is_control_sorted = ~t[sorted_units]
+    controls = sorted_units[is_control_sorted]  # control positions in (distance, data) order
+    cd = d[controls]
+    # slot of the first control at or after each unit's place in the sorted order
+    first_above = np.empty(n, dtype=np.int64)
+    first_above[sorted_units] = np.cumsum(is_control_sorted) - is_control_sorted
+    treated_pos = np.flatnonzero(t)
+    visit = _visit_order(d[treated_pos], order, rng, replace)
+
+    m = controls.shape[0]
+    matches: list[list[int]] = [[] for _ in range(n1)]
+    if replace:
+        for i in visit:
+            matches[i] = _k_nearest(
+                d[treated_pos[i]], int(first_above[treated_pos[i]]), cd, ratio, width
+            )
+    else:
+        avail = _Available(m)
+        left = m
+        active = np.ones(n1, dtype=bool)
+        for _ in range(ratio):
+            for i in visit:
+                if left == 0:
+                    break
+                if not active[i]:
+                    continue
+                pos = int(first_above[treated_pos[i]])
+                lo = avail.below(pos - 1) if pos > 0 else -1
+                hi = avail.above(pos) if pos < m else m
+                slot = _closer(d[treated_pos[i]], lo, hi, cd, m, width)
+                if slot < 0:
+                    active[i] = False
+                    continue
+                matches[i].append(slot)
+                avail.remove(slot)
+                left -= 1
+    return [
+        (int(units[treated_pos[i]]), int(units[controls[slot]]))
+        for i in range(n1)
+        for slot in matches[i]
+    ]
 
 
 def _check_options(

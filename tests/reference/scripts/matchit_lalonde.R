@@ -83,7 +83,9 @@ results <- list(
   # Not replace = TRUE with ratio > 1: MatchIt 4.5.1 then matches each treated unit to the same
   # control k times (its check for controls already in the matched set fails); fixed upstream later.
   caliper = run("caliper", caliper = 0.05),                   # 0.05 SD of the propensity (pooled SD)
-  logit_caliper_ratio2 = run("logit_caliper_ratio2", link = "linear.logit", caliper = 0.2, ratio = 2)
+  logit_caliper_ratio2 = run("logit_caliper_ratio2", link = "linear.logit", caliper = 0.2, ratio = 2),
+  exact_married = run("exact_married", exact = ~married),
+  exact_race_caliper = run("exact_race_caliper", exact = ~race, caliper = 0.1)
 )
 
 # Unmatched balance with the ATE denominator (pooled SD), from MatchIt's summary of an ATE object.

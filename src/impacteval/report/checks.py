@@ -169,7 +169,10 @@ def check_outputs(folder: Path, *, regime: DisclosureRegime | None = None) -> li
         return [f"{folder.name}: not a folder"]
     problems: list[str] = []
     if (folder / "private").exists():
-        problems.append("private/: a release must not contain the private folder (row-level data)")
+        problems.append(
+            "private/: a release must not contain the private folder (row-level data); copy the "
+            "outputs without it (impacteval.report.export_release) and check the copy"
+        )
     for p in sorted(folder.rglob("*")):
         rel = p.relative_to(folder).as_posix()
         if p.is_file() and p.suffix.lower() in _ROW_LEVEL_SUFFIXES and not rel.startswith("private/"):

@@ -217,3 +217,39 @@ def test_methods_and_limitations_come_from_config_and_diagnostics() -> None:
     assert "A small number (<10) of treated residents" in limits
     assert "unmeasured confounding" in limits and "Regression to the mean" in limits
     assert ctx["summaries"][0]["outcome"] == "emergency_admissions"
+
+
+def test_html_is_well_formed_and_strobe_links_resolve() -> None:
+    from html.parser import HTMLParser
+
+    class Tags(HTMLParser):
+        void = {"meta", "img", "br", "hr", "link", "input"}
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[str] = []
+            self.ids: set[str] = set()
+            self.links: list[str] = []
+            self.errors: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if a.get("id"):
+                self.ids.add(str(a["id"]))
+            if tag == "a" and a.get("href"):
+                self.links.append(str(a["href"]))
+            if tag not in self.void:
+                self.stack.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            if not self.stack or self.stack[-1] != tag:
+                self.errors.append(f"unexpected </{tag}>")
+            else:
+                self.stack.pop()
+
+    p = Tags()
+    p.feed(render_html(_context(fake_result())))
+    assert p.errors == [] and p.stack == []
+    internal = [h[1:] for h in p.links if h.startswith("#")]
+    assert internal and set(internal) <= p.ids
+    assert not [h for h in p.links if not h.startswith("#")]

@@ -253,3 +253,13 @@ def test_html_is_well_formed_and_strobe_links_resolve() -> None:
     internal = [h[1:] for h in p.links if h.startswith("#")]
     assert internal and set(internal) <= p.ids
     assert not [h for h in p.links if not h.startswith("#")]
+
+
+def test_methods_paragraph_follows_the_design() -> None:
+    other = dataclasses.replace(fake_result(), design="difference_in_differences")
+    html, md = render_html(_context(other)), render_markdown(_context(other))
+    assert "Propensity-model covariates" not in html and "Propensity-model covariates" not in md
+    assert "Design: difference in differences; estimand ATT." in html
+    assert "Design: difference in differences; estimand ATT." in md
+    matched_md = render_markdown(_context(fake_result()))
+    assert "Matching: nearest-neighbour on the logit propensity" in matched_md

@@ -433,6 +433,8 @@ def build_context(
         "title": result.title,
         "evaluation_id": result.evaluation_id,
         "design": result.design.replace("_", " "),
+        # picks templates/methods_<design>.{html,md}.j2 (methods_generic.* otherwise)
+        "design_key": re.sub(r"[^a-z0-9_]", "_", result.design.lower()),
         "primary_outcome": outcome_label(primary) if primary else None,
         "summaries": summaries,
         "methods": _methods(result, tables, regime),

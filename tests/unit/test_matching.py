@@ -273,3 +273,20 @@ def test_exact_strata_errors_and_no_cross_stratum_pairs() -> None:
         nearest_neighbour_match(d, t, exact=np.array(["F", None, "F", "F"], dtype=object))
     with pytest.raises(DesignError, match="exact-matching stratum"):
         nearest_neighbour_match(d, t, exact=np.array(["F", "M", "F", "M"]) == "F")
+
+
+def test_result_balance_uses_full_sample_denominator(small) -> None:
+    data, d, t = small
+    m = nearest_neighbour_match(d, t)
+    X = pd.DataFrame({"d": d})
+    before, after = m.balance(X)
+    from impacteval.matching import balance_table
+
+    pd.testing.assert_frame_equal(after, balance_table(X, t, m.weights))
+    pd.testing.assert_frame_equal(before, balance_table(X, t))
+    # the SMD after matching keeps the treated SD of the full sample as denominator
+    sd_t = np.std(d[t == 1], ddof=1)
+    diff = d[m.weights > 0][t[m.weights > 0] == 1].mean() - np.average(
+        d[t == 0], weights=m.weights[t == 0]
+    )
+    assert after["smd"].iloc[0] == pytest.approx(diff / sd_t)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -93,6 +94,28 @@ class MatchResult:
             "discarded": (0, int(self.discarded.sum())),
         }
         return pd.DataFrame.from_dict(rows, orient="index", columns=["control", "treated"])
+
+    def balance(
+        self,
+        X: pd.DataFrame,
+        *,
+        estimand: Literal["ATT", "ATE"] = "ATT",
+        binary: Literal["std", "raw"] = "std",
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Balance tables before and after matching, on the *full* sample ``X``.
+
+        ``X`` has one row per unit, in the matcher's order. The "after" table weights the
+        full sample with the matching weights (0 for unmatched units), so both tables share
+        the SMD denominator of the unmatched sample, as MatchIt's ``summary()``. (Passing
+        only the matched rows to :func:`balance_table` would instead standardise by the
+        matched treated units' SD.)
+        """
+        from impacteval.matching.balance import balance_table
+
+        self._check_rows(X)
+        before = balance_table(X, self.treated, estimand=estimand, binary=binary)
+        after = balance_table(X, self.treated, self.weights, estimand=estimand, binary=binary)
+        return before, after
 
     def subclass(self) -> np.ndarray:
         """Matched-set number per unit (float, NaN for unmatched units).

@@ -214,7 +214,7 @@ def test_methods_and_limitations_come_from_config_and_diagnostics() -> None:
     assert {"table": "apc_episodes", "rows_read": "611,205"} in m["sources"]
     limits = " ".join(ctx["limitations"])
     assert "(hfrs)" in limits and "(ethnicity other)" in limits
-    assert "A small number (<10) of treated residents" in limits
+    assert "A small number (<10) of treated people" in limits
     assert "unmeasured confounding" in limits and "Regression to the mean" in limits
     assert ctx["summaries"][0]["outcome"] == "emergency_admissions"
 

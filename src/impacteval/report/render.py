@@ -291,8 +291,8 @@ def _limitations(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
             else fmt_count(discarded)
         )
         items.append(
-            f"{how_many} treated residents had no comparison resident within the caliper and "
-            "were excluded: the estimate describes the matched treated residents."
+            f"{how_many} treated people had no comparison within the caliper and were "
+            "excluded: the estimate describes the matched treated people."
         )
     for w in diagnostics.get("warnings") or []:
         items.append(str(w))
@@ -307,10 +307,10 @@ def _limitations(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
         "estimate (unmeasured confounding)."
     )
     items.append(
-        "Regression to the mean: people often move into care after a crisis, when hospital use "
-        "is unusually high and tends to fall anyway. Comparing with matched residents who moved "
-        "at a similar point, on similar prior use, guards against this; simple before-and-after "
-        "comparisons do not."
+        "Regression to the mean: people often start an intervention (such as a move into care) "
+        "after a crisis, when hospital use is unusually high and tends to fall anyway. Comparing "
+        "with matched people at a similar point, on similar prior use, guards against this; "
+        "simple before-and-after comparisons do not."
     )
     return items
 

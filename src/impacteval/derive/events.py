@@ -44,7 +44,7 @@ import ibis.expr.types as ir
 
 from impacteval.derive._columns import in_codes, require_columns, with_optional_columns
 from impacteval.derive.acsc import acsc_conditions
-from impacteval.derive.spells import build_cips, build_spells
+from impacteval.derive.spells import build_spells, with_cips_fields
 from impacteval.exceptions import SchemaError
 
 #: Output columns of :func:`derive_events` and their types.
@@ -77,14 +77,14 @@ _TABLES = ("apc_episodes", "ae_attendances", "op_appointments", "deaths")
 
 def _event_rows(
     table: ir.Table,
-    name: str,
+    name: str | ir.StringValue,
     start: ir.DateValue,
     end: ir.DateValue | None = None,
     nights: ir.IntegerValue | None = None,
 ) -> ir.Table:
     return table.select(
         person_id=table.person_id.cast("string"),
-        event=ibis.literal(name, type="string"),
+        event=(ibis.literal(name, type="string") if isinstance(name, str) else name.cast("string")),
         start_date=start.cast("date"),
         end_date=(end if end is not None else ibis.null()).cast("date"),
         nights=(nights if nights is not None else ibis.null()).cast("int64"),
@@ -93,46 +93,56 @@ def _event_rows(
 
 def admission_events(apc: ir.Table, *, data_cut: dt.date) -> ir.Table:
     """``emergency_admission``, ``avoidable_emergency_admission``, ``elective_admission`` and
-    ``bed_days`` rows from the APC episode table (see the module docstring)."""
-    spells = build_spells(apc)
-    cips = build_cips(spells)
-    cips = cips.filter(cips.ADMIDATE <= data_cut)
-    emergency = cips.filter(in_codes(cips.ADMIMETH, EMERGENCY_ADMIMETH))
-    elective = cips.filter(in_codes(cips.ADMIMETH, ELECTIVE_ADMIMETH))
+    ``bed_days`` rows from the APC episode table (see the module docstring).
 
-    # ACSC on the admission episode (first episode of the first spell of the CIPS)
+    The spell table is referenced once: each spell is paired with the four event kinds (a
+    cross join with a 4-row table) and the pairs that apply are kept. Referencing it once per
+    event kind would copy the whole spell-building plan into the query each time, which Spark's
+    analyser does not survive.
+    """
     episode_cols = [c for c in apc.columns if c.startswith(("DIAG_4_", "OPERTN_4_"))]
     if "DIAG_4_01" not in episode_cols:
         raise SchemaError(
             "missing column DIAG_4_01", where="apc_episodes",
             hint="avoidable admissions need the primary diagnosis",
         )
-    adm_ep = apc.select("EPIKEY", *episode_cols)
-    starts = emergency.select("CIPS_ID", "EPIKEY_ADM")
-    adm = starts.join(adm_ep, starts.EPIKEY_ADM == adm_ep.EPIKEY).select("CIPS_ID", *episode_cols)
-    avoidable_ids = acsc_conditions(adm, "CIPS_ID").select("CIPS_ID").distinct()
-    avoidable_ids = avoidable_ids.rename(_cid="CIPS_ID")
-    avoidable = emergency.join(avoidable_ids, emergency.CIPS_ID == avoidable_ids._cid)
+    # ACSC on candidate admission episodes: finished episodes with an emergency method (the
+    # admission episode of an emergency CIPS is one of them)
+    candidates = apc.filter(apc.EPISTAT == "3", in_codes(apc.ADMIMETH.cast("string"), EMERGENCY_ADMIMETH))
+    acsc = acsc_conditions(candidates.select("EPIKEY", *episode_cols), "EPIKEY")
+    acsc = acsc.select(_acsc_key=acsc.EPIKEY.cast("string")).distinct()
 
-    kinds = ibis.union(
-        emergency.select("CIPS_ID"), elective.select("CIPS_ID"), distinct=True
-    ).rename(_cid="CIPS_ID")
-    bed_spells = spells.join(kinds, spells.CIPS_ID == kinds._cid)
-    bed_spells = bed_spells.filter(bed_spells.ADMIDATE <= data_cut)
-    cut = ibis.literal(data_cut, type="date")
-    bed_end = ibis.least(ibis.coalesce(bed_spells.DISDATE, cut), cut)
-
-    return ibis.union(
-        _event_rows(emergency, "emergency_admission", emergency.ADMIDATE, emergency.DISDATE,
-                    emergency.los_nights),
-        _event_rows(avoidable, "avoidable_emergency_admission", avoidable.ADMIDATE,
-                    avoidable.DISDATE, avoidable.los_nights),
-        _event_rows(elective, "elective_admission", elective.ADMIDATE, elective.DISDATE,
-                    elective.los_nights),
-        _event_rows(bed_spells, "bed_days", bed_spells.ADMIDATE, bed_end,
-                    bed_end.delta(bed_spells.ADMIDATE, unit="day")),
-        distinct=False,
+    sp = with_cips_fields(build_spells(apc))
+    sp = sp.left_join(acsc, sp.CIPS_EPIKEY_ADM == acsc._acsc_key)
+    emergency = in_codes(sp.CIPS_ADMIMETH, EMERGENCY_ADMIMETH)
+    elective = in_codes(sp.CIPS_ADMIMETH, ELECTIVE_ADMIMETH)
+    sp = sp.mutate(
+        _emergency_start=sp.CIPS_START & emergency,
+        _avoidable_start=sp.CIPS_START & emergency & sp._acsc_key.notnull(),
+        _elective_start=sp.CIPS_START & elective,
+        _in_admission=emergency | elective,
     )
+    kinds = ibis.memtable(
+        {"_kind": ["emergency_admission", "avoidable_emergency_admission", "elective_admission",
+                   "bed_days"]}
+    )
+    pairs = sp.cross_join(kinds)
+    keep = (
+        ((pairs._kind == "emergency_admission") & pairs._emergency_start)
+        | ((pairs._kind == "avoidable_emergency_admission") & pairs._avoidable_start)
+        | ((pairs._kind == "elective_admission") & pairs._elective_start)
+        | ((pairs._kind == "bed_days") & pairs._in_admission)
+    )
+    pairs = pairs.filter(keep)
+    cut = ibis.literal(data_cut, type="date")
+    is_beds = pairs._kind == "bed_days"
+    bed_end = ibis.least(ibis.coalesce(pairs.DISDATE, cut), cut)
+    start = ibis.ifelse(is_beds, pairs.ADMIDATE, pairs.CIPS_ADMIDATE)
+    end = ibis.ifelse(is_beds, bed_end, pairs.CIPS_DISDATE)
+    nights = end.delta(start, unit="day")
+    # an admission still open at the cut has no discharge date and no length of stay
+    nights = ibis.ifelse(is_beds | pairs.CIPS_DISDATE.notnull(), nights, ibis.null("int64"))
+    return _event_rows(pairs, pairs._kind, start, end, nights)
 
 
 def ae_events(ae: ir.Table) -> ir.Table:

@@ -36,6 +36,8 @@ NOT_DISCHARGED_DISMETH = ("8", "9")
 DISCHARGED_DISMETH = ("1", "2", "3", "4", "5")
 #: Maximum gap in days between spells of one CIPS.
 CIPS_MAX_GAP_DAYS = 3
+#: Order of a person's spells when chaining them into CIPS.
+_SPELL_ORDER = ("EPISTART", "EPIEND", "PROCODE3", "SPELL_ID")
 
 _REQUIRED = ("person_id", "EPIKEY", "PROCODE3", "EPISTART", "EPIEND", "EPISTAT")
 _OPTIONAL = {
@@ -164,6 +166,15 @@ def assign_spells(episodes: ir.Table) -> ir.Table:
     ).drop("_new_spell", "_spell_no")
 
 
+def _value_on_row(value: ir.Value, flag: ir.BooleanValue, window: ibis.Window) -> ir.Value:
+    """The value on the one row of ``window`` where ``flag`` holds, broadcast to every row.
+
+    A conditional ``max`` over the partition: plain window aggregates, identical on every
+    engine, and no self-join (a join of a table to itself doubles the query plan on Spark).
+    """
+    return ibis.ifelse(flag, value, ibis.null(value.type())).max().over(window)
+
+
 def _collapse(episodes: ir.Table) -> ir.Table:
     """One row per SPELL_ID: admission side from the first episode, discharge side from the last."""
     w_first = ibis.window(group_by="SPELL_ID", order_by=_episode_order())
@@ -171,39 +182,44 @@ def _collapse(episodes: ir.Table) -> ir.Table:
     ranked = episodes.mutate(
         _rn_first=ibis.row_number().over(w_first),
         _rn_last=ibis.row_number().over(w_last),
-        _n=episodes.EPIKEY.count().over(ibis.window(group_by="SPELL_ID")),
     )
-    first = ranked.filter(ranked._rn_first == 0).select(
+    w = ibis.window(group_by="SPELL_ID")
+    is_last = ranked._rn_last == 0
+    discharged = in_codes(ranked.DISMETH, DISCHARGED_DISMETH)
+    # a discharge episode that lacks DISDATE but records a discharge method ends on EPIEND
+    disdate = ibis.coalesce(ranked.DISDATE, ibis.ifelse(discharged, ranked.EPIEND, ibis.null("date")))
+    spread = ranked.mutate(
+        _DISDATE=_value_on_row(disdate, is_last, w),
+        _EPIEND=_value_on_row(ranked.EPIEND, is_last, w),
+        _DISMETH=_value_on_row(ranked.DISMETH, is_last, w),
+        _DISDEST=_value_on_row(ranked.DISDEST, is_last, w),
+        _EPIKEY_DIS=_value_on_row(ranked.EPIKEY, is_last, w),
+        _EPI_COUNT=ranked.EPIKEY.count().over(w),
+    )
+    first = spread.filter(spread._rn_first == 0)
+    adm_transfer = first.TRANSIT >= 2
+    dis_transfer = in_codes(first._DISDEST, TRANSFER_SOURCE_DEST)
+    admidate = ibis.coalesce(first.ADMIDATE_FILLED, first.EPISTART)
+    return first.select(
         "person_id",
         "SPELL_ID",
         "PROCODE3",
-        ADMIDATE=ibis.coalesce(ranked.ADMIDATE_FILLED, ranked.EPISTART),
-        EPISTART=ranked.EPISTART,
-        ADMIMETH=ranked.ADMIMETH,
-        ADMISORC=ranked.ADMISORC,
-        CLASSPAT=ranked.CLASSPAT,
-        DIAG_4_01=ranked.DIAG_4_01,
-        EPIKEY_ADM=ranked.EPIKEY,
-        _adm_transfer=(ranked.TRANSIT >= 2),
-        EPI_COUNT=ranked._n.cast("int64"),
+        ADMIDATE=admidate,
+        EPISTART=first.EPISTART,
+        ADMIMETH=first.ADMIMETH,
+        ADMISORC=first.ADMISORC,
+        CLASSPAT=first.CLASSPAT,
+        DIAG_4_01=first.DIAG_4_01,
+        EPIKEY_ADM=first.EPIKEY,
+        EPI_COUNT=first._EPI_COUNT.cast("int64"),
+        DISDATE=first._DISDATE,
+        EPIEND=first._EPIEND,
+        DISMETH=first._DISMETH,
+        DISDEST=first._DISDEST,
+        EPIKEY_DIS=first._EPIKEY_DIS,
+        TRANSIT=_transit(adm_transfer, dis_transfer),
+        los_nights=first._DISDATE.delta(admidate, unit="day").cast("int64"),
     )
-    last = ranked.filter(ranked._rn_last == 0)
-    discharged = in_codes(last.DISMETH, DISCHARGED_DISMETH)
-    last = last.select(
-        _sid=last.SPELL_ID,
-        # a discharge episode that lacks DISDATE but records a discharge method ends on EPIEND
-        DISDATE=ibis.coalesce(last.DISDATE, ibis.ifelse(discharged, last.EPIEND, ibis.null("date"))),
-        EPIEND=last.EPIEND,
-        DISMETH=last.DISMETH,
-        DISDEST=last.DISDEST,
-        EPIKEY_DIS=last.EPIKEY,
-        _dis_transfer=in_codes(last.DISDEST, TRANSFER_SOURCE_DEST),
-    )
-    spells = first.join(last, first.SPELL_ID == last._sid).drop("_sid")
-    return spells.mutate(
-        TRANSIT=_transit(spells._adm_transfer, spells._dis_transfer),
-        los_nights=spells.DISDATE.delta(spells.ADMIDATE, unit="day").cast("int64"),
-    ).drop("_adm_transfer", "_dis_transfer")
 
 
 def assign_cips(spells: ir.Table) -> ir.Table:
@@ -215,7 +231,7 @@ def assign_cips(spells: ir.Table) -> ir.Table:
         Spell table with ``person_id, SPELL_ID, PROCODE3, EPISTART, EPIEND, ADMIMETH, ADMISORC,
         DISDEST``.
     """
-    order = [ibis.asc(k, nulls_first=False) for k in ("EPISTART", "EPIEND", "PROCODE3", "SPELL_ID")]
+    order = [ibis.asc(k, nulls_first=False) for k in _SPELL_ORDER]
     w = ibis.window(group_by="person_id", order_by=order)
     s = spells
     prev_end = s.EPIEND.lag().over(w)
@@ -264,6 +280,32 @@ def build_spells(apc: ir.Table) -> ir.Table:
     return spells.select(*(spells[c].cast(t).name(c) for c, t in SPELL_SCHEMA.items()))
 
 
+def with_cips_fields(spells: ir.Table) -> ir.Table:
+    """Add CIPS-level fields to every spell of :func:`build_spells` (window functions only).
+
+    Adds ``CIPS_START`` (bool: first spell of its CIPS), ``CIPS_ADMIDATE``, ``CIPS_ADMIMETH``,
+    ``CIPS_EPIKEY_ADM`` (from the first spell), ``CIPS_DISDATE`` (``DISDATE`` of the last spell,
+    null if that spell is undischarged) and ``SPELL_COUNT``.
+    """
+    asc = [ibis.asc(k, nulls_first=False) for k in _SPELL_ORDER]
+    desc = [ibis.desc(k, nulls_first=True) for k in _SPELL_ORDER]
+    ranked = spells.mutate(
+        _rn_first=ibis.row_number().over(ibis.window(group_by="CIPS_ID", order_by=asc)),
+        _rn_last=ibis.row_number().over(ibis.window(group_by="CIPS_ID", order_by=desc)),
+    )
+    w = ibis.window(group_by="CIPS_ID")
+    first, last = ranked._rn_first == 0, ranked._rn_last == 0
+    out = ranked.mutate(
+        CIPS_START=first,
+        CIPS_ADMIDATE=_value_on_row(ranked.ADMIDATE, first, w),
+        CIPS_ADMIMETH=_value_on_row(ranked.ADMIMETH, first, w),
+        CIPS_EPIKEY_ADM=_value_on_row(ranked.EPIKEY_ADM, first, w),
+        CIPS_DISDATE=_value_on_row(ranked.DISDATE, last, w),
+        SPELL_COUNT=ranked.SPELL_ID.count().over(w).cast("int64"),
+    )
+    return out.drop("_rn_first", "_rn_last")
+
+
 def build_cips(spells: ir.Table) -> ir.Table:
     """One row per continuous inpatient spell, from the output of :func:`build_spells`.
 
@@ -274,27 +316,12 @@ def build_cips(spells: ir.Table) -> ir.Table:
         EPIKEY_ADM, SPELL_COUNT, los_nights``: admission side from the first spell, ``DISDATE``
         from the last spell (null if that spell is undischarged).
     """
-    order = [ibis.asc(k, nulls_first=False) for k in ("EPISTART", "EPIEND", "PROCODE3", "SPELL_ID")]
-    s = spells
-    ranked = s.mutate(
-        _rn_first=ibis.row_number().over(ibis.window(group_by="CIPS_ID", order_by=order)),
-        _rn_last=ibis.row_number().over(
-            ibis.window(
-                group_by="CIPS_ID", order_by=[ibis.desc(k, nulls_first=True) for k in
-                                              ("EPISTART", "EPIEND", "PROCODE3", "SPELL_ID")]
-            )
-        ),
-        _n=s.SPELL_ID.count().over(ibis.window(group_by="CIPS_ID")),
-    )
-    first = ranked.filter(ranked._rn_first == 0).select(
-        "person_id", "CIPS_ID", "ADMIDATE", "ADMIMETH", "ADMISORC", "CLASSPAT", "DIAG_4_01",
-        "EPIKEY_ADM", SPELL_COUNT=ranked._n.cast("int64"),
-    )
-    last = ranked.filter(ranked._rn_last == 0).select(_cid=ranked.CIPS_ID, DISDATE=ranked.DISDATE)
-    cips = first.join(last, first.CIPS_ID == last._cid).drop("_cid")
-    return cips.mutate(
-        los_nights=cips.DISDATE.delta(cips.ADMIDATE, unit="day").cast("int64")
-    ).select(
-        "person_id", "CIPS_ID", "ADMIDATE", "DISDATE", "ADMIMETH", "ADMISORC", "CLASSPAT",
-        "DIAG_4_01", "EPIKEY_ADM", "SPELL_COUNT", "los_nights",
+    c = with_cips_fields(spells)
+    c = c.filter(c.CIPS_START)
+    return c.select(
+        "person_id", "CIPS_ID", "ADMIDATE",
+        DISDATE=c.CIPS_DISDATE,
+        ADMIMETH=c.ADMIMETH, ADMISORC=c.ADMISORC, CLASSPAT=c.CLASSPAT, DIAG_4_01=c.DIAG_4_01,
+        EPIKEY_ADM=c.EPIKEY_ADM, SPELL_COUNT=c.SPELL_COUNT,
+        los_nights=c.CIPS_DISDATE.delta(c.ADMIDATE, unit="day").cast("int64"),
     )

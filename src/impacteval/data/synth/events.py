@@ -43,10 +43,10 @@ def _interp(age: np.ndarray, curve: np.ndarray) -> np.ndarray:
 
 def _multipliers(people: People, idx: np.ndarray) -> dict[str, np.ndarray]:
     m = people.em_mult[idx]
-    imd = people.imd[idx].astype(float)
+    imd = people.rate_imd[idx].astype(float)
     return {
-        "em": m * (1.0 + 0.03 * (5.5 - imd)),
-        "ae": m**0.8 * (1.0 + 0.05 * (5.5 - imd)),
+        "em": m * (1.0 + w.EM_DEPRIVATION_SLOPE * (5.5 - imd)),
+        "ae": m**0.8 * (1.0 + w.AE_DEPRIVATION_SLOPE * (5.5 - imd)),
         "el": m**0.3,
         "op": m**0.4,
     }
@@ -74,7 +74,7 @@ def _mover_slots(
     s = people.move_in[idx]
     obs_end = people.obs_end[idx]
     res_end = np.minimum(people.res_end[idx], obs_end)
-    pre = s[:, None] + np.array([-365, -274, -183, -91, 0])[None, :]
+    pre = s[:, None] + w.PRE_QUARTERS[None, :]
     after_start = np.where(people.moved_out[idx], res_end + 1, obs_end)
     starts = np.column_stack([np.full(idx.size, w.START_DAY), pre, after_start])
     ends = np.column_stack([pre, res_end, obs_end])
@@ -97,13 +97,38 @@ def _sample(
     starts: np.ndarray,
     ends: np.ndarray,
     rate: np.ndarray,
+    fixed_totals: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson counts per slot and uniform times within slots.
+
+    ``fixed_totals`` (movers only) are already-drawn counts for the four pre-move quarters
+    (slots 1-4); they are spread over the quarters in proportion to the expected counts,
+    which given the Poisson total is the same distribution as independent Poisson counts.
+    """
     length = np.maximum(ends - starts, 0).astype(float)
-    counts = rng.poisson(rate * length / w.YEAR).ravel()
-    flat = np.repeat(np.arange(counts.size), counts)
+    mu = rate * length / w.YEAR
+    counts = rng.poisson(mu)
+    if fixed_totals is not None:
+        counts[:, 1:5] = _spread(rng, fixed_totals, mu[:, 1:5])
+    flat_counts = counts.ravel()
+    flat = np.repeat(np.arange(flat_counts.size), flat_counts)
     row, slot = np.divmod(flat, starts.shape[1])
     t = starts.ravel()[flat] + rng.random(flat.size) * length.ravel()[flat]
     return idx[row], np.floor(t).astype(np.int64), slot
+
+
+def _spread(rng: np.random.Generator, totals: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Multinomial split of ``totals`` over columns with probabilities proportional to ``mu``."""
+    out = np.zeros(mu.shape, dtype=np.int64)
+    left = totals.astype(np.int64).copy()
+    rest = mu.sum(axis=1)
+    for j in range(mu.shape[1] - 1):
+        p = np.divide(mu[:, j], rest, out=np.zeros_like(rest), where=rest > 0)
+        out[:, j] = rng.binomial(left, np.clip(p, 0.0, 1.0))
+        left -= out[:, j]
+        rest = rest - mu[:, j]
+    out[:, -1] = left
+    return out
 
 
 def draw_events(
@@ -117,7 +142,8 @@ def draw_events(
     out: dict[str, EventDraws] = {}
     for kind in KINDS:
         gp, gd, _ = _sample(rng, general, g_start, g_end, g_rates[kind])
-        mp, md, ms = _sample(rng, movers, m_start, m_end, m_rates[kind])
+        fixed = people.prior_em[movers] if kind == "em" else None
+        mp, md, ms = _sample(rng, movers, m_start, m_end, m_rates[kind], fixed)
         person = np.concatenate([gp, mp])
         day_ = np.concatenate([gd, md])
         treated_time = np.concatenate(

@@ -102,7 +102,8 @@ class People:
     ethnos: np.ndarray  # index into ETHNOS_CODES
     area: np.ndarray  # index into world.AREAS
     lsoa: np.ndarray  # LSOA number (E01 + 6 digits)
-    imd: np.ndarray  # IMD 2019 decile, 1 = most deprived
+    imd: np.ndarray  # IMD 2019 decile, 1 = most deprived (movers: of the care home)
+    rate_imd: np.ndarray  # deprivation that drives rates (movers: of where they lived before)
     gp: np.ndarray  # GP practice code number (letter from area + 5 digits)
     z: np.ndarray  # latent frailty
     conditions: np.ndarray  # (n, K) bool
@@ -116,11 +117,17 @@ class People:
     mover: np.ndarray  # bool
     orphan: np.ndarray  # bool
     move_in: np.ndarray  # day of moving in, NEVER if not a mover
+    prior_em: np.ndarray  # movers: emergency admissions drawn for the year before moving in
     res_end: np.ndarray  # exclusive end of residency (death/move-out), NEVER if resident
     moved_out: np.ndarray  # bool
     home: np.ndarray  # index into Homes, -1 if not a mover
     treated: np.ndarray  # bool: moved into an intervention home
     gp_letter: np.ndarray  # index into world.AREA_GP_LETTER
+
+
+def _selection_term(prior: np.ndarray) -> np.ndarray:
+    """Prior-year emergency admissions as they enter selection (capped, so overlap stays)."""
+    return np.minimum(prior, w.SELECTION_CAP) - 1.5
 
 
 def _softmax_choice(rng: np.random.Generator, logits: np.ndarray) -> np.ndarray:
@@ -225,9 +232,21 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
     )
     zm = z[mover] - 0.8
     agem = age_ref[mover] - 85.0
+    # movers' rates follow the deprivation of where they lived before the move
+    rate_imd_m = np.clip(np.round(rng.normal(6.0, 2.5, n_mover)), 1, 10).astype(np.int64)
+    # their prior-year emergency admissions are drawn now, so selection can depend on them
+    # (events.draw_events spreads these counts over the four pre-move quarters)
+    quarter_years = np.diff(w.PRE_QUARTERS) / w.YEAR
+    mu_prior = (
+        w.MOVER_PRE["em"]
+        * float((w.MOVER_SURGE * quarter_years).sum())
+        * em_mult[mover]
+        * (1.0 + w.EM_DEPRIVATION_SLOPE * (5.5 - rate_imd_m))
+    )
+    prior_em_m = rng.poisson(mu_prior)
     logits = np.column_stack(
         [
-            w.SELECTION[0] + w.SELECTION[1] * zm + w.SELECTION[2] * agem,
+            w.SELECTION[0] + w.SELECTION[1] * _selection_term(prior_em_m) + w.SELECTION[2] * agem,
             np.full(n_mover, 0.875),
             np.zeros(n_mover),
         ]
@@ -277,7 +296,11 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
     imd = lsoa_imd[lsoa_idx]
     gp = gp_numbers[gp_idx]
     lsoa[mover] = homes.lsoa[home_m]
+    rate_imd = imd.copy()
+    rate_imd[mover] = rate_imd_m
     imd[mover] = homes.imd[home_m]
+    prior_em = np.zeros(n, dtype=np.int64)
+    prior_em[mover] = prior_em_m
     gp[mover] = gp_numbers[homes.gp[home_m]]
     gp_letter = area.copy()
     treated = np.zeros(n, dtype=bool)
@@ -322,6 +345,7 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
         area=area,
         lsoa=lsoa,
         imd=imd,
+        rate_imd=rate_imd,
         gp=gp,
         z=z,
         conditions=conditions,
@@ -335,6 +359,7 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
         mover=mover,
         orphan=orphan,
         move_in=move_in,
+        prior_em=prior_em,
         res_end=res_end,
         moved_out=moved_out,
         home=home,

@@ -112,8 +112,8 @@ def _emergency(rng: np.random.Generator, people: People, draws: EventDraws, kind
         # discharged alive before the day of death
         nights = np.minimum(nights, np.maximum(people.death[person] - 1 - adm, 0))
     resident = _resident(people, person, adm)
-    imd = people.imd[person].astype(float)
-    is_acsc = rng.random(n) < 0.2 * (1.0 + 0.06 * (5.5 - imd))
+    imd = people.rate_imd[person].astype(float)
+    is_acsc = rng.random(n) < 0.2 * (1.0 + w.ACSC_DEPRIVATION_SLOPE * (5.5 - imd))
     primary = np.where(
         is_acsc,
         _ACSC[0][rng.choice(_ACSC[0].size, size=n, p=_ACSC[1])],

@@ -102,15 +102,25 @@ MOVER_PRE = {"em": 0.72, "ae": 0.55, "el": 0.30, "op": 3.0}
 #: Multipliers of the pre-move rate in the four quarters before moving in (admissions often
 #: precipitate a move): prior-year emergency admissions ~1.5-1.8 per resident [S21][S20b].
 MOVER_SURGE = np.array([1.3, 1.8, 2.5, 3.6])
+#: Bounds (days relative to moving in) of those four quarters.
+PRE_QUARTERS = np.array([-365, -274, -183, -91, 0])
 #: Death hazard while resident at age 85 (~38-40% die within a year [S20b]) and move-out hazard.
 MOVER_DEATH = 0.62
 #: Spread of movers' individual multipliers: the log-multiplier (frailty and conditions) is
 #: shrunk by this factor so prior-year emergency admissions have SD ~1.1-1.6 [S21].
 MOVER_SPREAD = 0.55
 #: Selection of movers into the intervention area 04N (logit against comparison areas at
-#: +0.875 and other areas at 0): intercept, per SD of frailty, per year of age over 85.
-#: Confounded so a naive rate ratio is ~0.95-1.1 while the truth is 0.75, with overlap.
-SELECTION = (-1.0, 0.65, 0.04)
+#: +0.875 and other areas at 0): intercept, per emergency admission in the year before the
+#: move (over 1.5, capped at SELECTION_CAP), per year of age over 85. Selection is on these
+#: observed quantities only, so matching on age and prior-year admissions can remove the
+#: bias; it is strong enough that a naive rate ratio is ~0.95-1.1 while the truth is 0.75;
+#: the cap keeps the treated's propensity scores within the controls' range.
+SELECTION = (-1.3, 0.75, 0.04)
+SELECTION_CAP = 4
+#: Deprivation gradient: intensity multiplier 1 + slope * (5.5 - IMD decile) [S34].
+EM_DEPRIVATION_SLOPE = 0.03
+AE_DEPRIVATION_SLOPE = 0.05
+ACSC_DEPRIVATION_SLOPE = 0.06
 MOVER_MOVE_OUT = 0.08
 
 # --- codes ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import numpy as np
 
 from impacteval.data.synth import world as w
 from impacteval.data.synth.arrow import unique_tokens
+from impacteval.data.synth.homes import Homes, assign_homes, build_homes
 
 #: England-like age distribution at 2012-01-01 in 5-year bands from -5 (born during the
 #: extract) to 100 (ONS 2011 census shape, rounded).
@@ -74,21 +75,6 @@ _ETHNOS_GENERAL = np.array(
 _ETHNOS_MOVERS = np.array(
     [92.0, 1.0, 2.0, 0.1, 0.1, 0.1, 0.1, 1.0, 0.6, 0.2, 0.2, 0.5, 0.5, 0.1, 0.1, 0.2, 2.0, 1.0]
 )
-
-
-@dataclass(frozen=True)
-class Homes:
-    """Care homes (settings): one entry per home."""
-
-    setting_id: np.ndarray  # S11 bytes, "1-" + 9 digits (CQC-location-like)
-    area: np.ndarray  # index into world.AREAS
-    nursing: np.ndarray  # bool
-    beds: np.ndarray  # int64
-    rural: np.ndarray  # bool
-    intervention: np.ndarray  # bool
-    lsoa: np.ndarray  # LSOA number of the home
-    imd: np.ndarray  # IMD decile of the home's LSOA
-    gp: np.ndarray  # index of the GP practice the home is aligned with
 
 
 @dataclass(frozen=True)
@@ -286,10 +272,10 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
     gp_idx = pick(gp_first, n_gp, area)
 
     # --- care homes and who moves where --------------------------------------------------------
-    homes = _build_homes(rng, area_m, lsoa_first, n_lsoa, lsoa_numbers, lsoa_imd, gp_first, n_gp)
+    homes = build_homes(rng, area_m, lsoa_first, n_lsoa, lsoa_numbers, lsoa_imd, gp_first, n_gp)
     p_nursing = 1.0 / (1.0 + np.exp(-(-0.2 + 0.8 * zm + 0.03 * agem)))
     wants_nursing = rng.random(n_mover) < p_nursing
-    home_m = _assign_homes(rng, homes, area_m, wants_nursing)
+    home_m = assign_homes(rng, homes, area_m, wants_nursing)
     home = np.full(n, -1, dtype=np.int64)
     home[mover] = home_m
     lsoa = lsoa_numbers[lsoa_idx]
@@ -393,67 +379,3 @@ def _general_deaths(
         death[hit] = start[hit] + np.floor(frac * (hi - start[hit])).astype(np.int64)
         cum = new_cum
     return death
-
-
-def _build_homes(
-    rng: np.random.Generator,
-    mover_area: np.ndarray,
-    lsoa_first: np.ndarray,
-    n_lsoa: np.ndarray,
-    lsoa_numbers: np.ndarray,
-    lsoa_imd: np.ndarray,
-    gp_first: np.ndarray,
-    n_gp: np.ndarray,
-) -> Homes:
-    n_area = len(w.AREAS)
-    expected = np.bincount(mover_area, minlength=n_area)
-    n_homes = np.maximum(2, np.round(expected / w.MOVERS_PER_HOME)).astype(np.int64)
-    area = np.repeat(np.arange(n_area), n_homes)
-    first = np.concatenate([[0], np.cumsum(n_homes)[:-1]])
-    position = np.arange(area.size) - first[area]
-    nursing = np.where(
-        position == 0, True, np.where(position == 1, False, rng.random(area.size) < 0.45)
-    )
-    beds = np.where(
-        nursing,
-        rng.lognormal(np.log(52.0), 0.35, area.size),
-        rng.lognormal(np.log(30.0), 0.4, area.size),
-    )
-    beds = np.clip(np.round(beds), 6, 150).astype(np.int64)
-    rural = rng.random(area.size) < w.AREA_RURAL[area]
-    intervention = np.zeros(area.size, dtype=bool)
-    in_04n = np.flatnonzero(area == 0)
-    n_non = max(1, int(round((1 - w.INTERVENTION_HOME_SHARE) * in_04n.size)))
-    intervention[rng.permutation(in_04n)[n_non:]] = True
-    lsoa_idx = lsoa_first[area] + (rng.random(area.size) * n_lsoa[area]).astype(np.int64)
-    gp_idx = gp_first[area] + (rng.random(area.size) * n_gp[area]).astype(np.int64)
-    ids = rng.choice(900_000_000, size=area.size, replace=False) + 100_000_000
-    setting_id = np.char.add(b"1-", ids.astype("S9"))
-    return Homes(
-        setting_id=setting_id,
-        area=area,
-        nursing=nursing,
-        beds=beds,
-        rural=rural,
-        intervention=intervention,
-        lsoa=lsoa_numbers[lsoa_idx],
-        imd=lsoa_imd[lsoa_idx],
-        gp=gp_idx,
-    )
-
-
-def _assign_homes(
-    rng: np.random.Generator, homes: Homes, area: np.ndarray, nursing: np.ndarray
-) -> np.ndarray:
-    """Each mover gets a home of the wanted type in their area, chosen in proportion to beds."""
-    out = np.empty(area.size, dtype=np.int64)
-    u = rng.random(area.size)
-    for a in range(len(w.AREAS)):
-        for kind in (True, False):
-            who = np.flatnonzero((area == a) & (nursing == kind))
-            if who.size == 0:
-                continue
-            cand = np.flatnonzero((homes.area == a) & (homes.nursing == kind))
-            cum = np.cumsum(homes.beds[cand]) / homes.beds[cand].sum()
-            out[who] = cand[np.minimum(np.searchsorted(cum, u[who], side="right"), cand.size - 1)]
-    return out

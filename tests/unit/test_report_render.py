@@ -263,3 +263,31 @@ def test_methods_paragraph_follows_the_design() -> None:
     assert "Design: difference in differences; estimand ATT." in md
     matched_md = render_markdown(_context(fake_result()))
     assert "Matching: nearest-neighbour on the logit propensity" in matched_md
+
+
+def test_table_one_categories_of_a_variable_are_protected_together() -> None:
+    # 400 people: 385 white, 10 Asian, 5 unknown. Without the grouping, 5 = 400 - 385 - 10
+    # would be recoverable; with it, the next smallest category (10) is suppressed too.
+    t1 = pd.DataFrame({
+        "covariate": ["n", "white", "asian", "unknown", "age"],
+        "variable": [None, "ethnicity", "ethnicity", "ethnicity", None],
+        "statistic": ["n", "percent", "percent", "percent", "mean"],
+        "treated_before": [400, 96.25, 2.5, 1.25, 85.0],
+    })
+    grouped = release_table_one(t1, REGIME).frame["treated_before"].tolist()
+    assert grouped == [400, round(385 / 400 * 100, 1), "<10", "<10", 85.0]
+    ungrouped = release_table_one(t1.drop(columns="variable"), REGIME).frame
+    assert ungrouped["treated_before"].tolist()[2] == 2.5
+
+
+def test_group_total_hidden_hides_n_and_means_of_that_column() -> None:
+    # A variable with one listed category (3 of 400): the group equation 400 = 3 can only be
+    # protected by hiding its total, i.e. n of that column (and the means that rest on it).
+    t1 = pd.DataFrame({
+        "covariate": ["n", "rare", "age"], "variable": [None, "v", None],
+        "statistic": ["n", "percent", "mean"],
+        "treated_before": [400, 0.75, 85.0], "control_before": [400, 50.0, 84.0],
+    })
+    f = release_table_one(t1, REGIME).frame
+    assert f["treated_before"].tolist() == ["<10", "<10", "<10"]
+    assert f["control_before"].tolist() == [400, 50.0, 84.0]

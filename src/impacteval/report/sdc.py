@@ -316,12 +316,13 @@ class RowTotal:
 class ColumnTotal:
     """Rows where ``key == total_value`` hold the sum of the other rows of their ``by`` group.
 
-    Applies to every count column of the table.
+    Applies to ``columns`` (default: every count column of the table).
     """
 
     key: str
     total_value: Any
     by: tuple[str, ...] = field(default_factory=tuple)
+    columns: tuple[str, ...] | None = None
 
 
 Margin = RowTotal | ColumnTotal
@@ -525,7 +526,7 @@ def _equations(
                 parts = [r for r in rows if r not in totals]
                 if len(totals) != 1:
                     continue
-                for c in columns:
+                for c in columns if m.columns is None else [c for c in m.columns if c in cols]:
                     eqs.append(((totals[0], c), [(r, c) for r in parts]))
     return eqs
 

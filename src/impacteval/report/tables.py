@@ -17,6 +17,7 @@ import pandas as pd
 
 from impacteval.exceptions import DisclosureError
 from impacteval.report.sdc import (
+    ColumnTotal,
     DisclosureRegime,
     RateColumn,
     RowTotal,
@@ -144,6 +145,10 @@ def release_table_one(table_one: pd.DataFrame, regime: DisclosureRegime) -> Rele
     reveal a count (over-cautious for a continuous covariate on [0, 1], never unsafe); such
     rows are relabelled ``proportion``. Other
     ``mean`` rows are suppressed when their column's ``n`` is suppressed.
+
+    Rows sharing a ``variable`` (or ``group``) value are the categories of one variable and add
+    up to ``n``: secondary suppression then makes sure a suppressed category cannot be recovered
+    as ``n`` minus the others.
     """
     _reject_identifiers(table_one, "table_one")
     value_cols = [c for c in _TABLE_ONE_COLUMNS if c in table_one.columns]
@@ -182,6 +187,8 @@ def release_table_one(table_one: pd.DataFrame, regime: DisclosureRegime) -> Rele
         safe_n = safe_r if int(r) == n_row else safe_n
         for c in value_cols:
             out.at[int(r), c] = safe_r.at[0, c]
+    group_col = next((g for g in ("variable", "group") if g in t1.columns), None)
+    hidden_n: set[str] = set()
     is_prop = stat.isin(["proportion"]).to_numpy() | (
         stat.isin(["mean"]).to_numpy() & _all_within_unit_interval(t1, value_cols)
     )
@@ -193,16 +200,32 @@ def release_table_one(table_one: pd.DataFrame, regime: DisclosureRegime) -> Rele
             continue
         frame: dict[str, Any] = {}
         rates: dict[str, RateColumn] = {}
+        # Categories of one variable (same `variable`/`group` value) add up to n: each group
+        # gets a total row (n) so that secondary suppression protects it.
+        groups = (
+            [f"g:{v}" if pd.notna(v) else f"row:{r}" for r, v in zip(idx, t1.loc[idx, group_col],
+                                                                       strict=True)]
+            if group_col else [f"row:{r}" for r in idx]
+        )
+        named = sorted({g for g in groups if g.startswith("g:")})
         for c in value_cols:
             share = pd.to_numeric(t1.loc[idx, c], errors="coerce").to_numpy(dtype=float)
             n_c = float(t1.at[n_row, c])
-            frame[f"{c}__k"] = np.round(share / per * n_c)
-            frame[f"{c}__n"] = np.full(len(idx), n_c)
+            frame[f"{c}__k"] = np.r_[np.round(share / per * n_c), np.full(len(named), n_c)]
+            frame[f"{c}__n"] = np.full(len(idx) + len(named), n_c)
             rates[f"{c}__share"] = RateColumn(f"{c}__k", f"{c}__n", per=per, decimals=decimals)
         counts = list(frame)
+        frame["__group"] = groups + named
+        frame["__kind"] = ["part"] * len(idx) + ["total"] * len(named)
+        margins = [ColumnTotal("__kind", "total", by=("__group",),
+                               columns=tuple(f"{c}__k" for c in value_cols))]
         safe_share, share_log = apply_sdc(
-            pd.DataFrame(frame), counts, regime, rate_columns=rates, table="table_one"
+            pd.DataFrame(frame), counts, regime, rate_columns=rates, margins=margins,
+            table="table_one",
         )
+        for c in value_cols:
+            if any(isinstance(v, str) for v in safe_share[f"{c}__k"].iloc[len(idx):]):
+                hidden_n.add(c)  # a group total (= n) had to go: hide n in this column
         log += [
             {**e, "column": str(e["column"]).split("__")[0]}
             for e in share_log
@@ -213,9 +236,12 @@ def release_table_one(table_one: pd.DataFrame, regime: DisclosureRegime) -> Rele
                 out.at[int(r), c] = safe_share.at[j, f"{c}__share"]
     is_pct = is_pct | is_prop
     out.loc[is_prop & ~stat.isin(["percent", "%", "pct"]).to_numpy(), "statistic"] = "proportion"
+    for c in hidden_n:
+        for r in n_rows:
+            out.at[int(r), c] = regime.label
     other = np.flatnonzero(~is_n & ~is_pct)
     for c in value_cols:
-        n_hidden = isinstance(safe_n.at[0, c], str)
+        n_hidden = isinstance(safe_n.at[0, c], str) or c in hidden_n
         for r in other:
             v = t1.at[int(r), c]
             out.at[int(r), c] = regime.label if n_hidden else _round_float(v, 2)

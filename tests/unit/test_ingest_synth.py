@@ -1,7 +1,8 @@
 """Ingest + link accept a small synthetic extract and report its injected quirks.
 
 The generator (``impacteval.data.synth``) injects each quirk of DATA_CONTRACT.md §7.7 at a low
-rate; at 3,000 persons and seed 7 every quirk asserted below occurs at least once.
+rate; at 3,000 persons and seed 7 every quirk asserted ``> 0`` below occurs at least once
+(checked against the generator of 2026-11-30; rarer quirks are checked by exact count).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from impacteval.config.models import DataSpec
@@ -44,7 +46,11 @@ def test_synthetic_extract_ingests_links_and_reports_quirks(tmp_path: Path) -> N
     linked = link(result.tables)
     lc = {(r.table, r.measure): int(r.count) for r in linked.report.itertuples()}
     assert lc[("apc_episodes", "orphaned")] > 0                 # persons without linkable ID
-    assert lc[("deaths", "duplicate_death_registrations")] > 0  # multiple registrations
+    # multiple registrations are rare (none at this size and seed): check the count itself
+    deaths = pd.read_parquet(tmp_path / "deaths.parquet", columns=["person_id"])
+    persons = set(pd.read_parquet(tmp_path / "persons.parquet", columns=["person_id"]).person_id)
+    linkable = deaths[deaths.person_id.isin(persons)]
+    assert lc[("deaths", "duplicate_death_registrations")] == len(linkable) - linkable.person_id.nunique()
     for table in ("apc_episodes", "ae_attendances", "op_appointments", "deaths"):
         assert lc[(table, "records")] == c[(table, "rows_out")]
         assert 0.9 < linked.rates[table] <= 1.0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from impacteval.config.models import DataSpec
@@ -47,8 +46,8 @@ def test_synthetic_extract_ingests_links_and_reports_quirks(tmp_path: Path) -> N
     lc = {(r.table, r.measure): int(r.count) for r in linked.report.itertuples()}
     assert lc[("apc_episodes", "orphaned")] > 0                 # persons without linkable ID
     # multiple registrations are rare (none at this size and seed): check the count itself
-    deaths = pd.read_parquet(tmp_path / "deaths.parquet", columns=["person_id"])
-    persons = set(pd.read_parquet(tmp_path / "persons.parquet", columns=["person_id"]).person_id)
+    deaths = result.tables["deaths"].select("person_id").to_pandas()
+    persons = set(result.tables["persons"].select("person_id").to_pandas().person_id)
     linkable = deaths[deaths.person_id.isin(persons)]
     assert lc[("deaths", "duplicate_death_registrations")] == len(linkable) - linkable.person_id.nunique()
     for table in ("apc_episodes", "ae_attendances", "op_appointments", "deaths"):

@@ -180,22 +180,24 @@ def test_treated_settings_file_without_setting_id_column(con, tmp_path):
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("mydob", "index", "age"),
-    [
-        ("031940", D(2014, 3, 14), 73),  # day before the 15th of the birth month
-        ("031940", D(2014, 3, 15), 74),  # on the 15th: birthday reached
-        ("031940", D(2014, 2, 28), 73),  # month before the birth month
-        ("031940", D(2014, 4, 1), 74),  # month after
-        ("121949", D(2014, 12, 31), 65),
-        ("011950", D(2014, 12, 31), 64),
-    ],
-)
-def test_age_from_mydob(con, mydob, index, age):
-    persons = [person("a", mydob=mydob), person("t")]
-    settings = [residency("a", "C1", index), residency("t", "T1", D(2015, 1, 1))]
-    result = run(con, *inputs(persons, settings), spec=make_spec(min_age=0))
-    assert row(result, "a")["age"] == age
+AGE_CASES = [  # (MYDOB, index date, whole years with the birthday on the 15th)
+    ("031940", D(2014, 3, 14), 73),  # day before the 15th of the birth month
+    ("031940", D(2014, 3, 15), 74),  # on the 15th: birthday reached
+    ("031940", D(2014, 2, 28), 73),  # month before the birth month
+    ("031940", D(2014, 4, 1), 74),  # month after
+    ("121949", D(2014, 12, 31), 65),
+    ("011950", D(2014, 12, 31), 64),
+]
+
+
+def test_age_from_mydob(con):
+    persons = [person(f"a{i}", mydob=m) for i, (m, _, _) in enumerate(AGE_CASES)]
+    settings = [residency(f"a{i}", "C1", d) for i, (_, d, _) in enumerate(AGE_CASES)]
+    result = run(con, *inputs([*persons, person("t")],
+                              [*settings, residency("t", "T1", D(2015, 1, 1))]),
+                 spec=make_spec(min_age=0))
+    for i, (_, _, age) in enumerate(AGE_CASES):
+        assert row(result, f"a{i}")["age"] == age, AGE_CASES[i]
 
 
 def test_min_age_uses_age_at_index(con):

@@ -455,6 +455,8 @@ def test_lazy_and_materialised_tables_agree(clean: tuple) -> None:
     spec = _spec(_write(Path(tempfile.mkdtemp()), _tables(), "parquet"))
     lazy = ingest(spec, connect(), materialise=False)
     pd.testing.assert_frame_equal(lazy.report, result.report)
+    for t in lazy.tables.values():  # the whole cleaning graph also compiles for Spark SQL
+        assert "SELECT" in ibis.to_sql(t, dialect="pyspark")
     cached = lazy.cached()
     assert cached.report is lazy.report
     for name, t in cached.tables.items():

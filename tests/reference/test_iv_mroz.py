@@ -49,7 +49,8 @@ def _fit(
     d: pd.DataFrame, instruments: list[str], controls: list[str] = CONTROLS, **params: object
 ) -> EffectEstimate:
     """Fit once per specification (fits are pure, so sharing them between tests is safe)."""
-    key = (tuple(instruments), tuple(controls), tuple(sorted(params.items())), len(d))
+    cluster = params.pop("cluster", None)
+    key = (tuple(instruments), tuple(controls), tuple(sorted(params.items())), cluster, len(d))
     if key not in _FITS:
         est = InstrumentalVariables(**params)  # type: ignore[arg-type]
         with warnings.catch_warnings():
@@ -60,6 +61,7 @@ def _fit(
                 treatment="education",
                 instruments=instruments,
                 covariates=controls,
+                cluster=cluster,  # type: ignore[arg-type]
             )
     return _FITS[key]
 
@@ -298,3 +300,30 @@ def test_hansen_j_two_step_gmm_by_hand(mroz: pd.DataFrame) -> None:
     j = float(n * g @ weight @ g)
     assert est.details["hansen_j"]["statistic"] == pytest.approx(j, rel=1e-8)
     assert est.details["hansen_j"]["df"] == [1]
+
+
+@pytest.mark.parametrize("model", ["over", "just"])
+def test_clustered_against_sandwich_vcovcl(mroz: pd.DataFrame, ref: dict, model: str) -> None:
+    """Cluster-robust SEs, first-stage F and AR set vs sandwich::vcovCL(type = "HC1").
+
+    Clusters are the women's ages (31 groups): not a natural grouping, only a test of the
+    cluster-robust formulas (Stata's G/(G-1) (n-1)/(n-k) correction).
+    """
+    cl = ref["clustered"]
+    est = _fit(mroz, INSTRUMENTS[model], cov_type="clustered", cluster="age")
+    assert est.details["n_clusters"] == cl["n_clusters"] == 31
+    assert _rel(est.std_error, cl[f"se_{model}"]["education"]) < REL
+    ar_ref = cl[f"ar_{model}"]
+    lo, hi = _r_roots(ar_ref)
+    ar = est.details["anderson_rubin"]
+    assert ar["shape"] == "bounded"
+    assert ar["ci_lower"] == pytest.approx(lo, rel=REL, abs=1e-9)
+    assert ar["ci_upper"] == pytest.approx(hi, rel=REL, abs=1e-9)
+    assert ar["statistic"] == pytest.approx(ar_ref["statistic_at_zero"], rel=REL)
+    if model == "over":
+        fs = est.details["first_stage"]
+        assert _rel(fs["f_statistic"], cl["first_stage_f_over"]) < REL
+        assert _rel(fs["kleibergen_paap_f"], cl["first_stage_f_over"]) < REL
+        for z in INSTRUMENTS["over"]:
+            assert _rel(fs["se"][z], cl["first_stage_se_over"][z]) < REL
+        assert est.details["hansen_j"]["weight"] == "clustered"

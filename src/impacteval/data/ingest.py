@@ -66,6 +66,7 @@ _TYPE_HINT = {
     "bool": "values must be true/false (or 1/0, y/n)",
     "string": "codes must be stored as text (a CSV column, or a Parquet string column)",
 }
+_NULL_HINT = "; write unknown values as empty fields (text such as NA or NULL is not a null)"
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,7 @@ def _raise_problems(prep: _Prepared) -> None:
             problems.append(SchemaError(
                 f"{n_bad} row(s) are not a valid {col.dtype} "
                 f"(column stored as {prep.source_types[name]})",
-                where=f"{schema.name}.{name}", hint=_TYPE_HINT[col.dtype],
+                where=f"{schema.name}.{name}", hint=_TYPE_HINT[col.dtype] + _NULL_HINT,
             ))
     for name in prep.present:
         col = schema.column(name)
@@ -239,7 +240,7 @@ def _raise_problems(prep: _Prepared) -> None:
                 f"{n} row(s) have a value outside the contract ({col.describe_rule()})",
                 where=f"{schema.name}.{name}",
                 hint=f"recode to the contract's values (sentinels mapped to null first: {mapped}); "
-                     "codes with leading zeros must be stored as text",
+                     "codes with leading zeros must be stored as text" + _NULL_HINT,
             ))
     if counts.get("_duplicate_keys"):
         problems.append(SchemaError(

@@ -2,9 +2,9 @@
 
 ``validate_inputs`` is the fast path (``impacteval validate``): it reads every file lazily and
 runs one aggregate query per table. ``ingest`` runs the same checks, then returns the cleaned
-tables as lazy Ibis expressions and a report of what was fixed, dropped or flagged. Nothing is
-pulled into pandas except one-row count aggregates, so extracts of hundreds of millions of rows
-stay on the engine.
+tables (materialised on the engine by default, or lazy) and a report of what was fixed,
+dropped or flagged. Nothing is pulled into pandas except one-row count aggregates, so extracts
+of hundreds of millions of rows stay on the engine.
 
 What happens to each table, in order:
 
@@ -76,8 +76,9 @@ class IngestResult:
     Attributes
     ----------
     tables
-        ``{table: ibis.Table}``, lazy, on the connection given to :func:`ingest`; every contract
-        column present, typed (absent optional columns are typed nulls), extra columns dropped.
+        ``{table: ibis.Table}`` on the connection given to :func:`ingest` (materialised, or
+        lazy with ``materialise=False``); every contract column present, in contract order,
+        typed (absent optional columns are typed nulls); extra columns dropped.
     report
         ``pd.DataFrame`` with columns ``table, measure, count`` (``rows_read``,
         ``rows_rejected:<reason>``, ``values_fixed:<column>:<kind>``,
@@ -93,11 +94,10 @@ class IngestResult:
     def cached(self) -> IngestResult:
         """The same result with every table computed once and kept by the engine.
 
-        The tables returned by :func:`ingest` are lazy: each query on them re-reads the files
-        and re-runs the cleaning (and Ibis recompiles it, about a second per query). A
-        pipeline that queries them many times should call ``cached()`` once (DuckDB: a
-        temporary table, spilled to ``temp_directory`` when over ``memory_limit``; Spark:
-        ``DataFrame.cache``).
+        For a result of ``ingest(..., materialise=False)``, whose tables are lazy: each query
+        on them re-reads the files and re-runs the cleaning (and Ibis recompiles it, about a
+        second per query). DuckDB: a temporary table, spilled to ``temp_directory`` when over
+        ``memory_limit``; Spark: ``DataFrame.cache``.
         """
         return IngestResult(tables={k: t.cache() for k, t in self.tables.items()},
                             report=self.report)

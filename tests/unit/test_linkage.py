@@ -90,3 +90,10 @@ def test_nothing_links_is_an_error(tables: dict[str, ibis.Table]) -> None:
     with pytest.raises(LinkageError) as info:
         link(tables)
     assert "secret" not in str(info.value) and "6 event record(s)" in str(info.value)
+
+
+def test_repeated_person_is_an_error(tables: dict[str, ibis.Table]) -> None:
+    tables["persons"] = ibis.memtable(pd.DataFrame({"person_id": ["a", "b", "a"]}))
+    with pytest.raises(LinkageError) as info:
+        link(tables)
+    assert info.value.where == "linkage.persons" and "1 row(s)" in info.value.message

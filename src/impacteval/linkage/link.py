@@ -74,8 +74,9 @@ def link(tables: Mapping[str, ibis.Table]) -> LinkResult:
     Raises
     ------
     LinkageError
-        No ``persons`` table, a table without ``person_id``, or no record of any event table
-        links (the pseudonyms come from different schemes).
+        No ``persons`` table, a ``persons`` table with repeated or null ``person_id``, a table
+        without ``person_id``, or no record of any event table links (the pseudonyms come from
+        different schemes).
 
     Examples
     --------
@@ -90,6 +91,15 @@ def link(tables: Mapping[str, ibis.Table]) -> LinkResult:
             raise LinkageError("table has no person_id column", where=f"linkage.{name}",
                                hint=f"map the person key with data.rename.{name}")
     persons = tables["persons"]
+    n = persons.aggregate(n=persons.count(), ids=persons.person_id.nunique(),
+                          nulls=persons.person_id.isnull().ifelse(1, 0).sum())
+    size = {k: int(v or 0) for k, v in n.to_pyarrow().to_pylist()[0].items()}
+    if size["n"] != size["ids"] or size["nulls"]:
+        raise LinkageError(
+            f"persons must have one row per non-null person_id; {size['n'] - size['ids']} "
+            "row(s) repeat or lack one", where="linkage.persons",
+            hint="de-duplicate persons (ingest checks this for files it reads)",
+        )
     rows: list[tuple[str, str, int]] = []
     out: dict[str, ibis.Table] = {"persons": persons}
     for name, t in tables.items():
@@ -111,7 +121,7 @@ def link(tables: Mapping[str, ibis.Table]) -> LinkResult:
             linked = latest_registration(linked)
         out[name] = linked
     _check_any_linked(rows)
-    rows = [("persons", "records", int(persons.count().to_pyarrow().as_py())),
+    rows = [("persons", "records", size["n"]),
             ("persons", "persons_without_events", _persons_without_events(persons, out)), *rows]
     report = pd.DataFrame(rows, columns=["table", "measure", "count"]).astype(
         {"table": "string", "measure": "string", "count": "int64"})

@@ -62,6 +62,30 @@ def _cmd_check_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export_release(args: argparse.Namespace) -> int:
+    from impacteval.report import check_outputs, export_release
+
+    src, dst = Path(args.outputs), Path(args.release)
+    if not (src / "results.json").is_file():
+        raise ImpactEvalError("not an outputs folder (no results.json)", where=str(src),
+                              hint="pass the outputs/<id> folder of a finished run")
+    if dst.exists():
+        raise ImpactEvalError("already exists", where=str(dst),
+                              hint="choose a new folder: a release is never overwritten")
+    export_release(src, dst)
+    problems = check_outputs(dst)
+    if problems:
+        import shutil
+
+        shutil.rmtree(dst)
+        print(f"{len(problems)} disclosure problem(s); nothing exported:", file=sys.stderr)
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+        return 2
+    print(f"exported {dst} (row-level private/ left out; every count checked)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="impacteval",
@@ -97,8 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check-outputs", help="scan a release folder for unsafe counts",
                        description="Fail (exit 2) if any released count in FOLDER breaks disclosure control.")
-    p.add_argument("folder", help="an outputs/<id> folder")
+    p.add_argument("folder", help="a release folder (see export-release)")
     p.set_defaults(func=_cmd_check_outputs)
+
+    p = sub.add_parser("export-release", help="copy a run's outputs for release, without private/",
+                       description="Copy OUTPUTS (an outputs/<id> folder) to RELEASE leaving out the "
+                                   "row-level private/ folder, then check every released count.")
+    p.add_argument("outputs", help="an outputs/<id> folder")
+    p.add_argument("release", help="the release folder to create")
+    p.set_defaults(func=_cmd_export_release)
     return parser
 
 

@@ -32,7 +32,8 @@ def _assert_user_error(proc, *must_contain: str, forbidden: tuple[str, ...] = ()
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     err = proc.stderr
     assert "Traceback" not in err and "Traceback" not in proc.stdout
-    assert err.startswith("error: "), err
+    # progress lines may precede it, but there is exactly one error message
+    assert sum(line.startswith("error: ") for line in err.splitlines()) == 1, err
     for text in must_contain:
         assert text in err, (text, err)
     for text in forbidden:

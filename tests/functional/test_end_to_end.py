@@ -84,9 +84,16 @@ def test_results_json_is_byte_identical_across_runs(demo_run, tmp_path: Path) ->
     assert first == second
 
 
-def test_check_outputs_passes_on_a_release(demo_run) -> None:
+def test_export_release_and_check_outputs(demo_run, tmp_path: Path) -> None:
     ws, _ = demo_run
-    proc = run_cli("check-outputs", str(ws / "outputs" / "demo_care_homes"))
+    out = ws / "outputs" / "demo_care_homes"
+    # the run folder itself holds private/ and is not releasable as it stands
+    assert run_cli("check-outputs", str(out)).returncode == 2
+    release = tmp_path / "release"
+    proc = run_cli("export-release", str(out), str(release))
+    assert proc.returncode == 0, proc.stderr
+    assert not (release / "private").exists() and (release / "report.html").is_file()
+    proc = run_cli("check-outputs", str(release))
     assert proc.returncode == 0, proc.stderr
 
 

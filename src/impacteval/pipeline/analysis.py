@@ -161,20 +161,19 @@ def analyse(
     weights = np.asarray(match.weights, dtype=float)
     in_match = weights > 0
 
+    # balance after matching on the full sample with the matching weights (0 = unmatched), so
+    # the SMD denominator is the unweighted treated SD, as MatchIt and cobalt report it
     before = balance_table(X, treated)
-    after = balance_table(X[in_match], treated[in_match], weights=weights[in_match])
+    after = balance_table(X, treated, weights=weights)
     balance = _combine_balance(before, after, labels)
 
-    # one row per matched unit; subclass from the pairs table (controls reused under
-    # replacement keep the subclass of their first pair: clustering then uses it)
-    matched = frame.loc[in_match].copy()
-    matched[WEIGHT] = weights[in_match]
-    subclass = np.full(len(frame), -1, dtype=np.int64)
-    pairs = match.pairs
-    subclass[pairs["control_index"].to_numpy()[::-1]] = pairs["subclass"].to_numpy()[::-1]
-    subclass[pairs["treated_index"].to_numpy()] = pairs["subclass"].to_numpy()
-    matched[SUBCLASS] = subclass[in_match]
-    matched["propensity"] = np.asarray(fitted.propensity)[in_match]
+    if matching.replace:
+        # a control reused across matched sets has no single pair: cluster on the unit instead
+        matched = frame.loc[in_match].assign(**{WEIGHT: weights[in_match]})
+        matched[SUBCLASS] = np.arange(len(matched), dtype=np.int64)
+    else:
+        matched = match.match_data(frame).rename(columns={"weights": WEIGHT, "subclass": SUBCLASS})
+    matched["propensity"] = np.asarray(fitted.propensity)[matched.index.to_numpy()]
 
     clusters_matched = _clusters(analysis.cluster, setting, matched=True)
     clusters_naive = _clusters(analysis.cluster, setting, matched=False)
@@ -232,9 +231,15 @@ def analyse(
                                threshold=matching.smd_threshold),
         "propensity_overlap": overlap_plot(np.asarray(fitted.propensity), treated),
     }
-    figure_data = {"love_plot": balance[["covariate", "label", "smd_before", "smd_after"]]}
+    figure_data = {
+        "love_plot": balance[["covariate", "label", "smd_before", "smd_after"]],
+        # row-level scores: the report bins them and applies disclosure control to the bins
+        "propensity_overlap": pd.DataFrame({"propensity": np.asarray(fitted.propensity),
+                                            "treated": treated.astype(int)}),
+    }
     return AnalysisOutput(
-        estimates=tuple(estimates), balance=balance, table_one=_table_one(balance, n_t, n_c, diagnostics),
+        estimates=tuple(estimates), balance=balance, table_one=_table_one(balance, n_t, n_c, diagnostics,
+                             {c for c in chosen if set(pd.unique(X[c])) <= {0.0, 1.0}}),
         outcome_summary=summary, diagnostics=diagnostics, figures=figures,
         figure_data=figure_data, flow=flow, matched=matched,
     )
@@ -323,7 +328,8 @@ def _combine_balance(before: pd.DataFrame, after: pd.DataFrame, labels: Mapping[
     return out.reset_index(drop=True)
 
 
-def _table_one(balance: pd.DataFrame, n_t: int, n_c: int, diag: Mapping[str, Any]) -> pd.DataFrame:
+def _table_one(balance: pd.DataFrame, n_t: int, n_c: int, diag: Mapping[str, Any],
+               binary: set[str]) -> pd.DataFrame:
     rows = [{
         "covariate": "n", "label": "Number of people", "statistic": "count",
         "treated_before": n_t, "control_before": n_c,
@@ -331,7 +337,8 @@ def _table_one(balance: pd.DataFrame, n_t: int, n_c: int, diag: Mapping[str, Any
     }]
     for r in balance.itertuples(index=False):
         rows.append({
-            "covariate": r.covariate, "label": r.label, "statistic": "mean",
+            "covariate": r.covariate, "label": r.label,
+            "statistic": "proportion" if r.covariate in binary else "mean",
             "treated_before": r.mean_treated_before, "control_before": r.mean_control_before,
             "treated_after": r.mean_treated_after, "control_after": r.mean_control_after,
         })

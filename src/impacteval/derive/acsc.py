@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from impacteval.derive.codelists import load_codelist, match_prefixes
 
@@ -30,20 +31,30 @@ _FIELDS = {
 }
 
 
-def _long_codes(episodes: ir.Table, key: str, prefix: str, kind: str, n_max: int) -> ir.Table | None:
-    cols = [f"{prefix}{i:02d}" for i in range(1, n_max + 1) if f"{prefix}{i:02d}" in episodes.columns]
-    if not cols:
-        return None
-    parts = [
-        episodes.select(
-            episodes[key].name(key),
-            kind=ibis.literal(kind),
-            primary=ibis.literal(i == 0),
-            code=episodes[c].cast("string").upper(),
-        )
-        for i, c in enumerate(cols)
+def _long_codes(episodes: ir.Table, key: str) -> ir.Table:
+    """``key, kind, primary, code``: one row per non-null diagnosis / procedure code.
+
+    Unpivoted by a cross join with a small table of (column position) rows and a ``CASE`` that
+    picks the column, so ``episodes`` appears once in the plan (a union of one projection per
+    column would repeat it 44 times).
+    """
+    columns = [
+        (kind, f"{prefix}{i:02d}")
+        for kind, prefix, n_max in (("diagnosis", "DIAG_4_", 20), ("procedure", "OPERTN_4_", 24))
+        for i in range(1, n_max + 1)
+        if f"{prefix}{i:02d}" in episodes.columns
     ]
-    long = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    slots = ibis.memtable(
+        pd.DataFrame({
+            "_slot": pd.Series(range(len(columns)), dtype="int64"),
+            "kind": [kind for kind, _ in columns],
+            "primary": [col.endswith("_01") for _, col in columns],
+        })
+    )
+    pairs = episodes.select(key, *(col for _, col in columns)).cross_join(slots)
+    code = ibis.cases(*((pairs._slot == i, pairs[col].cast("string")) for i, (_, col) in
+                        enumerate(columns)))
+    long = pairs.select(key, "kind", "primary", code=code.upper())
     return long.filter(long.code.notnull())
 
 
@@ -66,11 +77,9 @@ def acsc_conditions(episodes: ir.Table, key: str) -> ir.Table:
     """
     cl = load_codelist("acsc")
     cl["needs_require"] = cl["rule"].isin(set(cl.loc[cl["role"] == "require", "rule"]))
-    dx = _long_codes(episodes, key, "DIAG_4_", "diagnosis", 20)
-    if dx is None:
-        raise ValueError("admission episodes have no DIAG_4_01.. columns")
-    px = _long_codes(episodes, key, "OPERTN_4_", "procedure", 24)
-    codes = ibis.union(dx, px, distinct=False) if px is not None else dx
+    if "DIAG_4_01" not in episodes.columns:
+        raise ValueError("admission episodes have no DIAG_4_01 column")
+    codes = _long_codes(episodes, key)
     m = match_prefixes(
         codes, "code", cl, columns=("rule", "category", "role", "field", "needs_require")
     )

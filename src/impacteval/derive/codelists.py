@@ -76,9 +76,10 @@ def match_prefixes(
 ) -> ir.Table:
     """Rows of ``table`` whose code starts with a code of ``codelist``, with list columns added.
 
-    Each row is expanded into its prefixes of the lengths the list uses (``substr(code, 0, L)``,
-    a ``union all`` of projections) and joined once, by equality, to the list: never a non-equi
-    ``startswith`` join, so it scales on DuckDB and Spark. A code matching several list rows
+    Each row is expanded into its prefixes of the lengths the list uses (a cross join with the
+    few lengths, then ``substr(code, 0, L)``) and joined once, by equality, to the list: never a
+    non-equi ``startswith`` join, so it scales on DuckDB and Spark, and ``table`` appears once
+    in the query plan. A code matching several list rows
     gives several output rows.
 
     Parameters
@@ -98,8 +99,12 @@ def match_prefixes(
     if codelist.empty:
         raise ValueError("empty code list")
     lengths = sorted({len(c) for c in codelist["code"]})
-    expanded = [table.mutate(_prefix=table[code_column].substr(0, n)) for n in lengths]
-    keyed = ibis.union(*expanded, distinct=False) if len(expanded) > 1 else expanded[0]
+    if len(lengths) == 1:
+        keyed = table.mutate(_prefix=table[code_column].substr(0, lengths[0]))
+    else:
+        lt = ibis.memtable(pd.DataFrame({"_prefix_len": pd.Series(lengths, dtype="int64")}))
+        pairs = table.cross_join(lt)
+        keyed = pairs.mutate(_prefix=pairs[code_column].substr(0, pairs._prefix_len))
     sub = codelist[["code", *columns]].rename(columns={"code": "_code"}).drop_duplicates()
     cl = ibis.memtable(sub.reset_index(drop=True))
     return keyed.join(cl, keyed._prefix == cl._code).select(*table.columns, *columns)

@@ -24,9 +24,16 @@ def suggest(name: str, choices: list[str]) -> str | None:
 class Registry(Generic[T]):
     """Name -> component mapping for one kind of component (e.g. ``"estimator"``)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, loader: Callable[[], None] | None = None) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._loader = loader
+
+    def _load(self) -> None:
+        """Import the built-in components once, on first lookup (keeps imports lazy)."""
+        if self._loader is not None:
+            loader, self._loader = self._loader, None
+            loader()
 
     def register(self, name: str, item: T, *, overwrite: bool = False) -> T:
         if not overwrite and name in self._items:
@@ -41,6 +48,7 @@ class Registry(Generic[T]):
         return wrap
 
     def get(self, name: str, *, where: str | None = None) -> T:
+        self._load()
         try:
             return self._items[name]
         except KeyError:
@@ -53,13 +61,17 @@ class Registry(Generic[T]):
             ) from None
 
     def names(self) -> list[str]:
+        self._load()
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
+        self._load()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
+        self._load()
         return iter(sorted(self._items))
 
     def __len__(self) -> int:
+        self._load()
         return len(self._items)

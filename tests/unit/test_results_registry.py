@@ -55,3 +55,10 @@ def test_registry_suggests_the_nearest_name() -> None:
     with pytest.raises(ValueError, match="already registered"):
         reg.register("matched_rate_ratio", 2)
     assert reg.names() == ["matched_rate_ratio"] and "matched_rate_ratio" in reg
+
+
+def test_builtin_estimators_are_registered_on_first_lookup() -> None:
+    from impacteval.estimators import ESTIMATORS
+
+    assert {"matched_rate_ratio", "regression_discontinuity", "instrumental_variables"} <= set(
+        ESTIMATORS.names())

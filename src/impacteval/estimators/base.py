@@ -25,8 +25,23 @@ class Estimator(Protocol):
 
 E = TypeVar("E", bound=type)
 
-#: Name -> estimator class. Configs refer to estimators by these names.
-ESTIMATORS: Registry[type] = Registry("estimator")
+BUILTIN_MODULES = (
+    "impacteval.estimators.regression",
+    "impacteval.estimators.rdd",
+    "impacteval.estimators.iv",
+)
+
+
+def _load_builtins() -> None:
+    import importlib
+
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
+#: Name -> estimator class. Configs refer to estimators by these names; the built-in
+#: estimators are imported on the first lookup.
+ESTIMATORS: Registry[type] = Registry("estimator", loader=_load_builtins)
 
 
 def register_estimator(name: str) -> Any:

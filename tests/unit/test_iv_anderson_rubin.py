@@ -13,6 +13,8 @@ import math
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from impacteval.estimators.iv import anderson_rubin, stock_yogo_critical_values
@@ -207,3 +209,25 @@ def test_classical_minimiser_is_liml() -> None:
         pd.Series(y), pd.DataFrame(w), pd.DataFrame({"x": x}), pd.DataFrame(z, columns=list("abc"))
     ).fit(cov_type="unadjusted")
     assert stat.minimiser() == pytest.approx(float(liml.params["x"]), rel=1e-8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(30, 400),
+    strength=st.floats(0.0, 1.0),
+    q=st.integers(1, 3),
+    level=st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
+def test_classical_set_equals_closed_form_property(seed, n, strength, q, level) -> None:
+    """Any data: the classical AR set is exactly the solution of the quadratic inequality."""
+    y, x, z, w = _design(seed, n, np.full(q, strength), rho=0.8)
+    res = anderson_rubin(y, x, z, w, cov_type="unadjusted", level=level)
+    expected = _closed_form_set(y, x, z, w, level)
+    assert len(res.intervals) == len(expected)
+    for (lo, hi), (elo, ehi) in zip(res.intervals, expected, strict=True):
+        for got, want in ((lo, elo), (hi, ehi)):
+            if math.isinf(want):
+                assert got == want
+            else:
+                assert got == pytest.approx(want, rel=1e-6, abs=1e-8)

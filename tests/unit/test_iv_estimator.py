@@ -137,6 +137,9 @@ def test_weak_instrument_warning() -> None:
     assert str(SENTINEL) not in str(record[0].message)
     assert est.details["weak_instruments"] is True
     assert est.details["first_stage"]["weak_instrument_f"] < 10
+    # an unbounded AR set (infinite endpoints) still serialises to strict JSON
+    assert est.details["anderson_rubin"]["bounded"] is False
+    json.dumps(est.to_dict(), allow_nan=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error", WeakInstrumentWarning)
         strong = InstrumentalVariables().fit(
@@ -279,3 +282,17 @@ def test_non_numeric_and_constant_treatment() -> None:
 
 def test_string_instruments_rejected() -> None:
     _raises_design(_data(), "not a string", instruments="z1")
+
+
+def test_nullable_and_boolean_columns() -> None:
+    data = _data(binary=True)
+    converted = data.assign(
+        d=data["d"].astype(bool), age=data["age"].round().astype("Int64"), z1=data["z1"]
+    )
+    a = _fit(data.assign(age=data["age"].round()), covariates=["age"])
+    b = _fit(converted, covariates=["age"])
+    assert a.estimate == pytest.approx(b.estimate, rel=1e-12)
+    assert b.details["treatment_binary"] is True
+    with_na = converted.astype({"age": "Int64"})
+    with_na.loc[7, "age"] = pd.NA
+    _raises_design(with_na, "'age' \\(1 rows\\)", covariates=["age"])

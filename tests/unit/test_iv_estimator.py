@@ -296,3 +296,17 @@ def test_nullable_and_boolean_columns() -> None:
     with_na = converted.astype({"age": "Int64"})
     with_na.loc[7, "age"] = pd.NA
     _raises_design(with_na, "'age' \\(1 rows\\)", covariates=["age"])
+
+
+def test_few_clusters_many_covariates_hansen_unavailable_not_fatal() -> None:
+    rng = np.random.default_rng(1008)  # not _data's seed: its draws would duplicate z1
+    data = _data(seed=8, n=400)
+    extra = {f"c{j}": rng.normal(size=400) for j in range(8)}
+    data = data.assign(**extra, site=data["site"] % 6)  # 6 clusters < 11 moment conditions
+    est = _fit(
+        data, InstrumentalVariables(cov_type="clustered"), covariates=list(extra), cluster="site"
+    )
+    assert est.details["n_clusters"] == 6
+    assert est.details["hansen_j"]["available"] is False
+    assert "reason" in est.details["hansen_j"]
+    assert math.isfinite(est.std_error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 from linearmodels.iv import IVGMM
 from linearmodels.iv.results import IVGMMResults, IVResults
@@ -110,14 +111,22 @@ def hansen_j(
             "available": False,
             "reason": "exactly identified: no over-identifying restrictions",
         }
-    if cov_type == "clustered":
-        model = IVGMM(
-            dependent, exog, endog, instruments, weight_type="clustered", clusters=clusters
-        )
-        fitted = cast(IVGMMResults, model.fit(cov_type="clustered", clusters=clusters))
-    else:
-        model = IVGMM(dependent, exog, endog, instruments, weight_type="robust")
-        fitted = cast(IVGMMResults, model.fit(cov_type="robust"))
+    try:
+        if cov_type == "clustered":
+            model = IVGMM(
+                dependent, exog, endog, instruments, weight_type="clustered", clusters=clusters
+            )
+            fitted = cast(IVGMMResults, model.fit(cov_type="clustered", clusters=clusters))
+        else:
+            model = IVGMM(dependent, exog, endog, instruments, weight_type="robust")
+            fitted = cast(IVGMMResults, model.fit(cov_type="robust"))
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        # linearmodels refuses a singular covariance of the moment conditions, e.g. fewer
+        # clusters than instruments plus covariates
+        return {
+            "available": False,
+            "reason": f"weight matrix not defined ({exc.__class__.__name__})",
+        }
     out = _test(fitted.j_stat)
     out["weight"] = "clustered" if cov_type == "clustered" else "robust"
     return out

@@ -254,8 +254,9 @@ class InstrumentalVariables:
                 WeakInstrumentWarning(
                     f"weak instruments: {first['weak_instrument_f_name']} = "
                     f"{first['weak_instrument_f']:.2f} is below {self.weak_instrument_f:g}; "
-                    "2SLS is biased towards OLS and its Wald interval under-covers. Report the "
-                    "Anderson-Rubin confidence set (details['anderson_rubin']) instead."
+                    f"the {self.method.upper()} estimate may be biased towards OLS and its Wald "
+                    "interval may under-cover. Report the Anderson-Rubin confidence set "
+                    "(details['anderson_rubin']) instead."
                 ),
                 stacklevel=2,
             )

@@ -310,3 +310,17 @@ def test_few_clusters_many_covariates_hansen_unavailable_not_fatal() -> None:
     assert est.details["hansen_j"]["available"] is False
     assert "reason" in est.details["hansen_j"]
     assert math.isfinite(est.std_error)
+
+
+def test_singular_ar_covariance_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import impacteval.estimators.iv.estimator as module
+
+    def singular(*args: object, **kwargs: object) -> None:
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(module, "anderson_rubin", singular)
+    est = _fit(_data(), InstrumentalVariables(cov_type="clustered"), cluster="site")
+    ar = est.details["anderson_rubin"]
+    assert ar["available"] is False and ar["reason"]
+    assert math.isnan(ar["ci_lower"])
+    assert math.isfinite(est.estimate)

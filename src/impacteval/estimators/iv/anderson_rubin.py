@@ -96,6 +96,7 @@ class AndersonRubinResult:
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping for ``EffectEstimate.details``."""
         return {
+            "available": True,
             "statistic": self.statistic,
             "p_value": self.p_value,
             "null": self.null,

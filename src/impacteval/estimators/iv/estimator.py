@@ -87,7 +87,7 @@ class InstrumentalVariables:
       ``weak_instrument_f_name``, ``stock_yogo`` (critical values, 1 to 30 instruments);
     - ``weak_instruments``: True if ``weak_instrument_f`` is below the threshold;
       ``weak_instrument_threshold``;
-    - ``anderson_rubin``: ``statistic``, ``p_value`` (of no effect), ``ci_lower``,
+    - ``anderson_rubin``: ``available``, ``statistic``, ``p_value`` (of no effect), ``ci_lower``,
       ``ci_upper`` (hull of the set), ``bounded``, ``shape``, ``intervals``,
       ``distribution``, ``df``, ``critical_value``, ``level``, ``statistic_at_infinity``;
     - ``sargan`` (classical, from the 2SLS/LIML residuals), ``hansen_j`` (two-step efficient
@@ -260,15 +260,28 @@ class InstrumentalVariables:
                 ),
                 stacklevel=2,
             )
-        ar = anderson_rubin(
-            y.to_numpy(),
-            x[treatment].to_numpy(),
-            z.to_numpy(),
-            w.to_numpy(),
-            cov_type=self.cov_type,
-            clusters=clusters,
-            level=float(self.level),
-        )
+        try:
+            ar_details = anderson_rubin(
+                y.to_numpy(),
+                x[treatment].to_numpy(),
+                z.to_numpy(),
+                w.to_numpy(),
+                cov_type=self.cov_type,
+                clusters=clusters,
+                level=float(self.level),
+            ).to_dict()
+        except np.linalg.LinAlgError:
+            # a singular robust covariance of the reduced form (e.g. cluster-level covariates
+            # absorbing the instruments' variation between clusters): say so, do not guess
+            ar_details = {
+                "available": False,
+                "reason": "the covariance of the reduced-form coefficients is singular",
+                "statistic": math.nan,
+                "p_value": math.nan,
+                "ci_lower": math.nan,
+                "ci_upper": math.nan,
+                "bounded": False,
+            }
         sargan = diagnostics.over_identification(res, len(instruments))
         hansen = diagnostics.hansen_j(y, w, x, z, cov_type=self.cov_type, clusters=clusters)
         wu, endog_robust = diagnostics.endogeneity(res, self.cov_type)
@@ -292,7 +305,7 @@ class InstrumentalVariables:
             "first_stage": first,
             "weak_instruments": weak,
             "weak_instrument_threshold": float(self.weak_instrument_f),
-            "anderson_rubin": ar.to_dict(),
+            "anderson_rubin": ar_details,
             "sargan": sargan,
             "hansen_j": hansen,
             "wu_hausman": wu,

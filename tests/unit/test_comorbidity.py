@@ -196,3 +196,10 @@ def test_hfrs_list_has_109_codes():
 def test_unknown_codelist_is_a_config_error():
     with pytest.raises(ConfigError, match="charlson_1987"):
         load_codelist("charlson")
+
+
+def test_prefix_matching_needs_the_whole_prefix(con):
+    # K70 alone is not K703 (mld); I25 alone is not I252 (ami); I252X is I252
+    dx = ibis.memtable(pd.DataFrame({"row_key": ["a", "b", "c"], "code": ["K70X", "I25X", "I252"]}))
+    got = fetch(con, charlson(dx, "row_key"))
+    assert got.to_dict()["charlson"] == {"c": 1}

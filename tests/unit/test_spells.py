@@ -228,3 +228,28 @@ def test_optional_columns_may_be_absent(con):
     t = t.drop("ADMISORC", "DISDEST", "CLASSPAT", "DIAG_4_01")
     s = fetch(con, build_spells(t))
     assert len(s) == 1 and s.los_nights.iloc[0] == 1
+
+
+def test_cips_fields_are_shared_by_every_spell_of_the_chain(con):
+    from impacteval.derive.spells import with_cips_fields
+
+    rows = [
+        ep("p1", "e1", "RX1", D(2015, 1, 1), D(2015, 1, 1), D(2015, 1, 3), disdest="51"),
+        ep("p1", "e2", "RY2", D(2015, 1, 3), D(2015, 1, 3), D(2015, 1, 6), admimeth="2B",
+           admisorc="51"),
+    ]
+    c = fetch(con, with_cips_fields(build_spells(frame(rows)))).sort_values("EPISTART")
+    assert list(c.CIPS_START) == [True, False]
+    assert set(c.CIPS_ADMIMETH) == {"21"} and set(c.CIPS_EPIKEY_ADM) == {"e1"}
+    assert set(c.CIPS_ADMIDATE) == {D(2015, 1, 1)} and set(c.CIPS_DISDATE) == {D(2015, 1, 6)}
+    assert set(c.SPELL_COUNT) == {2}
+
+
+def test_input_row_order_does_not_change_the_spells(con):
+    rows = [
+        ep("p1", "e1", "RX1", D(2015, 1, 1), D(2015, 1, 1), D(2015, 1, 3), dismeth="8", disdest="98"),
+        ep("p1", "e2", "RX1", D(2015, 1, 1), D(2015, 1, 3), D(2015, 1, 5), order=2, disdest="51"),
+        ep("p1", "e3", "RY2", D(2015, 1, 5), D(2015, 1, 5), D(2015, 1, 9), admimeth="2B"),
+        ep("p2", "e4", "RX1", D(2015, 2, 1), D(2015, 2, 1), D(2015, 2, 1)),
+    ]
+    assert spells_of(con, rows).equals(spells_of(con, rows[::-1]))

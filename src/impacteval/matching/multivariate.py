@@ -261,11 +261,13 @@ class _Searcher:
         width: float,
         tu: np.ndarray,
         cu: np.ndarray,
+        *,
+        tree: KDTree | None = None,
     ) -> None:
         self.P, self.C, self.widths, self.width = P, C, widths, width
         self.tu, self.cu = tu, cu
         self.m = cu.shape[0]
-        self.tree = KDTree(P[cu])
+        self.tree = KDTree(P[cu]) if tree is None else tree
         self.available = np.ones(self.m, dtype=bool)
 
     def _query(self, i: int, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -77,7 +77,7 @@ TRUSTS = (
 )
 
 #: Care-home movers as a share of all persons; their split over 04N / comparison / other areas.
-CARE_HOME_SHARE = 0.08
+CARE_HOME_SHARE = 0.10
 #: Expected new residents per care home over the move-in window (sets the number of homes).
 MOVERS_PER_HOME = 25.0
 INTERVENTION_HOME_SHARE = 0.85
@@ -115,7 +115,7 @@ MOVER_SPREAD = 0.55
 #: observed quantities only, so matching on age and prior-year admissions can remove the
 #: bias; it is strong enough that a naive rate ratio is ~0.95-1.1 while the truth is 0.75;
 #: the cap keeps the treated's propensity scores within the controls' range.
-SELECTION = (-1.3, 0.75, 0.04)
+SELECTION = (-1.55, 0.75, 0.04)
 SELECTION_CAP = 4
 #: Deprivation gradient: intensity multiplier 1 + slope * (5.5 - IMD decile) [S34].
 EM_DEPRIVATION_SLOPE = 0.03

@@ -1,15 +1,28 @@
 """Difference-in-differences designs (issue 4).
 
-Importing this package registers the estimators ``"did_2x2"`` (:class:`DifferenceInDifferences`),
-``"did_twfe"`` (:class:`TwoWayFixedEffects`).
+Importing this package registers the estimators ``"did_2x2"``
+(:class:`DifferenceInDifferences`), ``"did_twfe"`` (:class:`TwoWayFixedEffects`) and
+``"did_callaway_santanna"`` (:class:`CallawaySantAnna`).
 """
 
+from impacteval.estimators.did.aggregation import Aggregation
+from impacteval.estimators.did.multiplier import BootstrapResult, multiplier_bootstrap
+from impacteval.estimators.did.panel import WidePanel, wide_panel
+from impacteval.estimators.did.staggered import CallawaySantAnna, GroupTimeATT, group_time_att
 from impacteval.estimators.did.two_by_two import DifferenceInDifferences, TwoWayFixedEffects
 from impacteval.estimators.did.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
 
 __all__ = [
+    "Aggregation",
+    "BootstrapResult",
+    "CallawaySantAnna",
     "DifferenceInDifferences",
+    "GroupTimeATT",
     "TwoWayFixedEffects",
+    "WidePanel",
     "WildBootstrapResult",
+    "group_time_att",
+    "multiplier_bootstrap",
+    "wide_panel",
     "wild_cluster_bootstrap",
 ]

@@ -1,0 +1,99 @@
+"""Long panel -> unit x period matrices (vectorised; no loop over units)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from impacteval.estimators.did.validation import WHERE, check_columns, numeric
+from impacteval.exceptions import SchemaError
+
+
+@dataclass(frozen=True)
+class WidePanel:
+    """A balanced panel as matrices.
+
+    Attributes
+    ----------
+    units
+        Unit identifiers (n,), in row order of the matrices.
+    periods
+        Sorted periods (T,).
+    y
+        Outcome, (n, T).
+    cohort
+        First treated period per unit (n,); 0 = never treated within the data.
+    x
+        Covariates, (n, T, k) (k may be 0).
+    n_dropped_unbalanced
+        Units dropped because a period or value was missing.
+    """
+
+    units: np.ndarray
+    periods: np.ndarray
+    y: np.ndarray
+    cohort: np.ndarray
+    x: np.ndarray
+    n_dropped_unbalanced: int
+
+
+def wide_panel(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    covariates: Sequence[str] = (),
+) -> WidePanel:
+    """Pivot a long panel to unit x period matrices; drop units not observed in every period.
+
+    ``cohort`` holds the first period in which a unit is treated (constant within unit); 0,
+    missing or a value after the last period mean never treated within the data.
+    """
+    covs = list(covariates)
+    check_columns(data, {"outcome": [outcome], "unit": [unit], "time": [time],
+                         "cohort": [cohort], "covariates": covs})
+    t_vals = numeric(data, time, role="time")
+    g_vals = numeric(data, cohort, role="cohort")
+    y_vals = numeric(data, outcome, role="outcome")
+    if np.isnan(t_vals).any():
+        raise SchemaError(f"column '{time}' has {int(np.isnan(t_vals).sum())} missing values",
+                          where=f"{WHERE}.time", hint="drop rows without a period")
+    u_codes, units = pd.factorize(data[unit], use_na_sentinel=True)
+    if (u_codes < 0).any():
+        raise SchemaError(f"column '{unit}' has missing values", where=f"{WHERE}.unit",
+                          hint="drop rows without a unit identifier")
+    periods, t_codes = np.unique(t_vals, return_inverse=True)
+    n, T = len(units), len(periods)
+    flat = u_codes.astype(np.int64) * T + t_codes
+    if np.unique(flat).size != flat.size:
+        raise SchemaError("more than one row per unit and period", where=f"{WHERE}.data",
+                          hint="aggregate the panel to one row per unit and period")
+    Y = np.full((n, T), np.nan)
+    Y[u_codes, t_codes] = y_vals
+    X = np.full((n, T, len(covs)), np.nan)
+    for j, c in enumerate(covs):
+        X[u_codes, t_codes, j] = numeric(data, c, role="covariates")
+    g_fill = np.where(np.isnan(g_vals), 0.0, g_vals)
+    gmin = np.full(n, np.inf)
+    gmax = np.full(n, -np.inf)
+    np.minimum.at(gmin, u_codes, g_fill)
+    np.maximum.at(gmax, u_codes, g_fill)
+    if np.any(gmin != gmax):
+        raise SchemaError(
+            f"column '{cohort}' varies within {int(np.sum(gmin != gmax))} units",
+            where=f"{WHERE}.cohort",
+            hint="the cohort is the first treated period and must be constant within a unit",
+        )
+    g = np.where(gmin > periods[-1], 0.0, gmin)
+    complete = ~np.isnan(Y).any(axis=1)
+    if covs:
+        complete &= ~np.isnan(X).any(axis=(1, 2))
+    return WidePanel(
+        units=np.asarray(units)[complete], periods=periods, y=Y[complete], cohort=g[complete],
+        x=X[complete], n_dropped_unbalanced=int((~complete).sum()),
+    )

@@ -1,0 +1,303 @@
+"""Staggered adoption: Callaway and Sant'Anna (2021) group-time average treatment effects.
+
+For every cohort g (units first treated in period g) and period t, ATT(g,t) compares the
+outcome change of cohort g from a base period to t with the change of a comparison group:
+
+* comparison units: never treated (``control_group="never_treated"``) or, in addition, units
+  not yet treated by period ``t + anticipation`` (``"not_yet_treated"``, cohort g excluded);
+* base period (did's default ``base_period="varying"``): for post-treatment cells (t >= g)
+  the last period before ``g - anticipation``; for pre-treatment cells the period before t
+  (these "pseudo-ATTs" are the pre-trend checks);
+* each 2x2 comparison by outcome regression, IPW or doubly robust estimation
+  (:mod:`impacteval.estimators.did.drdid`) with covariates measured in the base period.
+
+Standard errors come from the influence functions (clustered on the unit), with an optional
+multiplier bootstrap for uniform confidence bands. Everything is vectorised over units: the
+only Python loops are over cohorts and periods. Units are dropped when they are not observed in
+every period (counted) or are treated in the first period (no pre-period; counted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from impacteval.estimators.base import register_estimator
+from impacteval.estimators.did.aggregation import KINDS, Aggregation, aggregate
+from impacteval.estimators.did.drdid import EstMethod, att_2x2
+from impacteval.estimators.did.multiplier import multiplier_bootstrap
+from impacteval.estimators.did.panel import WidePanel, wide_panel
+from impacteval.estimators.did.validation import WHERE, check_level, require
+from impacteval.exceptions import ConfigError
+from impacteval.results import EffectEstimate
+
+ControlGroup = Literal["never_treated", "not_yet_treated"]
+
+
+@dataclass(frozen=True)
+class GroupTimeATT:
+    """Group-time ATTs with their influence functions.
+
+    Attributes
+    ----------
+    cells
+        One row per (cohort, time): ``cohort, time, base_period, event_time, post, att,
+        std_error, n_treated, n_control``.
+    influence
+        Influence functions, (n_units, cells), scaled so ``se = sqrt(sum(psi**2)) / n``.
+    unit_cohort
+        Cohort of each unit in the analysis (0 = never treated).
+    control_group, est_method, anticipation
+        Settings used.
+    n_dropped
+        Units dropped: ``unbalanced`` (missing periods or values), ``treated_first_period``.
+    """
+
+    cells: pd.DataFrame
+    influence: np.ndarray
+    unit_cohort: np.ndarray
+    control_group: str
+    est_method: str
+    anticipation: int
+    n_dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_units(self) -> int:
+        """Number of units in the analysis."""
+        return int(self.influence.shape[0])
+
+    def aggregate(self, kind: str) -> Aggregation:
+        """Simple, group, dynamic or calendar aggregation with analytic standard errors."""
+        if kind not in KINDS:
+            raise ConfigError(f"aggregation must be one of {list(KINDS)}, got {kind!r}",
+                              where=f"{WHERE}.aggregation", hint="use 'group' for the overall ATT")
+        return aggregate(kind, cells=self.cells, influence=self.influence,
+                         unit_cohort=self.unit_cohort)
+
+    def pretrend_wald(self) -> tuple[float, int, float]:
+        """Wald test that all pre-treatment ATT(g,t) are zero: ``(statistic, df, p_value)``.
+
+        Uses the joint influence-function covariance (as did's ``W``/``Wpval``).
+        """
+        pre = np.flatnonzero(~self.cells["post"].to_numpy() & np.isfinite(self.cells["att"].to_numpy()))
+        if pre.size == 0:
+            return float("nan"), 0, float("nan")
+        psi = self.influence[:, pre]
+        n = self.n_units
+        V = psi.T @ psi / n**2
+        a = self.cells["att"].to_numpy()[pre]
+        W = float(a @ np.linalg.pinv(V) @ a)
+        df = int(np.linalg.matrix_rank(V))
+        return W, df, float(stats.chi2.sf(W, df))
+
+
+def group_time_att(
+    panel: WidePanel,
+    *,
+    control_group: ControlGroup = "never_treated",
+    est_method: EstMethod = "dr",
+    anticipation: int = 0,
+) -> GroupTimeATT:
+    """Estimate every ATT(g,t) on a balanced wide panel (see the module docstring)."""
+    if control_group not in ("never_treated", "not_yet_treated"):
+        raise ConfigError(f"control_group must be 'never_treated' or 'not_yet_treated', got "
+                          f"{control_group!r}", where=f"{WHERE}.control_group",
+                          hint="use 'never_treated' or 'not_yet_treated'")
+    if est_method not in ("reg", "ipw", "dr"):
+        raise ConfigError(f"est_method must be 'reg', 'ipw' or 'dr', got {est_method!r}",
+                          where=f"{WHERE}.est_method", hint="use 'dr' (doubly robust)")
+    if anticipation < 0:
+        raise ConfigError("anticipation must be >= 0", where=f"{WHERE}.anticipation",
+                          hint="number of periods before adoption in which units react")
+    periods = panel.periods
+    g_all = panel.cohort
+    # units treated before they have a pre-period (no base period) cannot be used
+    first_ok = np.array([np.any(periods + anticipation < c) for c in np.unique(g_all)])
+    bad_cohorts = np.unique(g_all)[~first_ok & (np.unique(g_all) > 0)]
+    keep_units = ~np.isin(g_all, bad_cohorts)
+    y, g, x = panel.y[keep_units], g_all[keep_units], panel.x[keep_units]
+    n = y.shape[0]
+    cohorts = np.unique(g[g > 0])
+    require(cohorts.size > 0, "no treated cohort with a pre-treatment period",
+            where=f"{WHERE}.cohort", hint="cohorts must start after the first period")
+    never = g == 0
+    if control_group == "never_treated":
+        require(bool(never.any()), "no never-treated units", where=f"{WHERE}.control_group",
+                hint="use control_group='not_yet_treated'")
+    rows: list[dict[str, object]] = []
+    infs: list[np.ndarray] = []
+    ones = np.ones((n, 1))
+    for c in cohorts:
+        treated = g == c
+        base_post = np.flatnonzero(periods + anticipation < c)[-1]
+        for ti in range(1, len(periods)):
+            post = bool(c <= periods[ti])
+            bi = int(base_post) if post else ti - 1
+            if control_group == "never_treated":
+                comp = never
+            else:
+                comp = never | ((g > periods[ti] + anticipation) & (g != c))
+            use = treated | comp
+            n_c = int(comp.sum())
+            row = {"cohort": c, "time": periods[ti], "base_period": periods[bi],
+                   "event_time": periods[ti] - c, "post": post,
+                   "n_treated": int(treated.sum()), "n_control": n_c}
+            psi = np.zeros(n)
+            if n_c == 0:
+                row.update(att=np.nan, std_error=np.nan)
+            else:
+                dy = y[use, ti] - y[use, bi]
+                X = np.hstack([ones[use], x[use, bi, :]])
+                att, inf = att_2x2(dy, treated[use].astype(float), X, est_method)
+                n1 = int(use.sum())
+                psi[use] = inf * (n / n1)
+                row.update(att=att, std_error=float(np.sqrt(np.sum(psi**2)) / n))
+            rows.append(row)
+            infs.append(psi)
+    cells = pd.DataFrame(rows)[["cohort", "time", "base_period", "event_time", "post", "att",
+                                "std_error", "n_treated", "n_control"]]
+    return GroupTimeATT(
+        cells=cells, influence=np.column_stack(infs), unit_cohort=g,
+        control_group=control_group, est_method=est_method, anticipation=anticipation,
+        n_dropped={"unbalanced": panel.n_dropped_unbalanced,
+                   "treated_first_period": int((~keep_units).sum())},
+    )
+
+
+@register_estimator("did_callaway_santanna")
+@dataclass(frozen=True, kw_only=True)
+class CallawaySantAnna:
+    """Callaway and Sant'Anna (2021) DiD for staggered adoption (panel data).
+
+    Parameters
+    ----------
+    control_group : {"never_treated", "not_yet_treated"}
+        Comparison units for each ATT(g,t).
+    est_method : {"dr", "ipw", "reg"}
+        Doubly robust (default, Sant'Anna and Zhao 2020), IPW or outcome regression.
+    anticipation
+        Periods before adoption in which units may already react.
+    aggregation : {"group", "simple", "dynamic", "calendar"}
+        Which overall aggregate is the headline estimate (all four are in ``details``).
+    n_boot
+        Multiplier-bootstrap draws for uniform bands (0 = analytic only).
+    ci_level
+        Confidence level.
+    seed
+        Seed of the bootstrap.
+    design
+        Design name recorded in the estimate.
+
+    Notes
+    -----
+    ``details``: ``group_time`` (the ATT(g,t) table, with ``ci_lower/ci_upper`` pointwise and
+    ``band_lower/band_upper`` uniform when bootstrapped), ``aggregations`` (kind ->
+    ``{"estimate", "std_error", "table"}``), ``pretrend_wald`` (``statistic, df, p_value``),
+    ``critical_value`` (uniform band for the group-time table), ``control_group``,
+    ``est_method``, ``anticipation``, ``n_units``, ``n_dropped``.
+    """
+
+    control_group: ControlGroup = "never_treated"
+    est_method: EstMethod = "dr"
+    anticipation: int = 0
+    aggregation: Literal["group", "simple", "dynamic", "calendar"] = "group"
+    n_boot: int = 0
+    ci_level: float = 0.95
+    seed: int | None = None
+    design: str = "difference_in_differences"
+
+    def estimate_cells(
+        self,
+        data: pd.DataFrame,
+        *,
+        outcome: str,
+        unit: str,
+        time: str,
+        cohort: str,
+        covariates: Sequence[str] = (),
+    ) -> GroupTimeATT:
+        """The group-time ATTs (for aggregations, plots and pre-trend tests)."""
+        panel = wide_panel(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
+                           covariates=covariates)
+        return group_time_att(panel, control_group=self.control_group,
+                              est_method=self.est_method, anticipation=self.anticipation)
+
+    def fit(
+        self,
+        data: pd.DataFrame,
+        *,
+        outcome: str,
+        unit: str,
+        time: str,
+        cohort: str,
+        covariates: Sequence[str] = (),
+    ) -> EffectEstimate:
+        """Estimate the ATT(g,t), the four aggregations and the pre-trend test.
+
+        Parameters
+        ----------
+        data
+            Long panel, one row per unit and period; never modified.
+        outcome, unit, time, cohort
+            Outcome; unit id; period (numeric, e.g. year or month index); first treated
+            period (0 or missing = never treated).
+        covariates
+            Numeric covariates, taken in each comparison's base period.
+        """
+        check_level(self.ci_level)
+        if self.aggregation not in KINDS:
+            raise ConfigError(f"aggregation must be one of {list(KINDS)}", where=f"{WHERE}.aggregation",
+                              hint="use 'group'")
+        gt = self.estimate_cells(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
+                                 covariates=covariates)
+        z = float(stats.norm.ppf(0.5 + self.ci_level / 2))
+        cells = gt.cells.copy()
+        cells["ci_lower"] = cells["att"] - z * cells["std_error"]
+        cells["ci_upper"] = cells["att"] + z * cells["std_error"]
+        aggs = {k: gt.aggregate(k) for k in KINDS}
+        details: dict[str, object] = {}
+        rng = np.random.default_rng(self.seed)
+        if self.n_boot:
+            ok = np.isfinite(cells["att"].to_numpy())
+            bs = multiplier_bootstrap(gt.influence[:, ok], n_boot=self.n_boot, rng=rng,
+                                      ci_level=self.ci_level)
+            cells.loc[ok, "bootstrap_se"] = bs.std_error
+            cells["band_lower"] = cells["att"] - bs.critical_value * cells["bootstrap_se"]
+            cells["band_upper"] = cells["att"] + bs.critical_value * cells["bootstrap_se"]
+            details["critical_value"] = bs.critical_value
+        agg_details: dict[str, object] = {}
+        for k, a in aggs.items():
+            tab = a.table.copy()
+            tab["ci_lower"] = tab["estimate"] - z * tab["std_error"]
+            tab["ci_upper"] = tab["estimate"] + z * tab["std_error"]
+            if self.n_boot and len(tab):
+                bs = multiplier_bootstrap(a.influence, n_boot=self.n_boot, rng=rng,
+                                          ci_level=self.ci_level)
+                crit = max(bs.critical_value, z)
+                tab["band_lower"] = tab["estimate"] - crit * bs.std_error
+                tab["band_upper"] = tab["estimate"] + crit * bs.std_error
+            agg_details[k] = {"estimate": a.estimate, "std_error": a.std_error, "table": tab}
+        W, df, p = gt.pretrend_wald()
+        head = aggs[self.aggregation]
+        est, se = head.estimate, head.std_error
+        details.update(
+            group_time=cells, aggregations=agg_details,
+            pretrend_wald={"statistic": W, "df": df, "p_value": p},
+            control_group=self.control_group, est_method=self.est_method,
+            anticipation=self.anticipation, aggregation=self.aggregation,
+            n_units=gt.n_units, n_dropped=gt.n_dropped,
+        )
+        return EffectEstimate(
+            design=self.design, estimator="did_callaway_santanna", outcome=outcome,
+            estimand="ATT", scale="difference", estimate=est, std_error=se,
+            ci_lower=est - z * se, ci_upper=est + z * se,
+            p_value=float(2 * stats.norm.sf(abs(est / se))),
+            n_treated=int((gt.unit_cohort > 0).sum()), n_control=int((gt.unit_cohort == 0).sum()),
+            ci_level=self.ci_level, label=f"Callaway-Sant'Anna ({self.aggregation})",
+            details=details,
+        )

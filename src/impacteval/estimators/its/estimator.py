@@ -565,12 +565,17 @@ class InterruptedTimeSeries:
                 model_s = SARIMAX(y / ys, exog=Xs, order=self.arima_order, trend="n")
                 start = np.concatenate([np.asarray(ols.params), np.zeros(p + q), [ols.scale]])
                 res_s = model_s.fit(start_params=start, disp=False, maxiter=2000,
-                                    method="lbfgs", pgtol=1e-10, factr=10.0)
+                                    method="lbfgs")
                 if not res_s.mle_retvals.get("converged", False):
                     raise EstimationError(
                         "the regression with ARIMA errors did not converge", where=where,
                         hint="try a simpler arima_order, e.g. (1, 0, 0)",
                     )
+                # polish with tight tolerances; keep whichever likelihood is higher
+                polished = model_s.fit(start_params=np.asarray(res_s.params), disp=False,
+                                       maxiter=2000, method="lbfgs", pgtol=1e-10, factr=10.0)
+                if np.isfinite(polished.llf) and polished.llf >= res_s.llf:
+                    res_s = polished
                 ps = np.asarray(res_s.params)
                 full = np.concatenate([ps[:k] / scale * ys, ps[k:-1], [ps[-1] * ys**2]])
             model = SARIMAX(y, exog=X, order=self.arima_order, trend="n")

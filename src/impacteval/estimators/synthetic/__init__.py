@@ -12,6 +12,7 @@ from impacteval.estimators.synthetic.classic import (
     permutation_p_value,
 )
 from impacteval.estimators.synthetic.panel import Panel, Predictor, build_panel
+from impacteval.estimators.synthetic.sdid import SyntheticDiD, SyntheticDiDFit
 from impacteval.estimators.synthetic.simplex import frank_wolfe_simplex, simplex_least_squares
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "SyntheticControl",
     "SyntheticControlFit",
     "SyntheticControlWarning",
+    "SyntheticDiD",
+    "SyntheticDiDFit",
     "build_panel",
     "frank_wolfe_simplex",
     "permutation_p_value",

@@ -9,6 +9,8 @@ et al. (2021) used for synthetic difference-in-differences weights.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.optimize import nnls
 
@@ -87,23 +89,33 @@ def frank_wolfe_simplex(
     b = y[:, k]
     w = np.full(k, 1.0 / k) if start is None else np.asarray(start, dtype="float64").copy()
     eta = rows * zeta**2
-    vals: list[float] = []
+    # Work with the Gram matrix: every quantity of an iteration is then O(k), and the step
+    # towards vertex i updates G w as (1 - s) G w + s G[:, i].
+    gram = a.T @ a
+    c = a.T @ b
+    bb = float(b @ b)
+    gw = gram @ w
+    zeta2 = zeta**2
+    threshold = min_decrease**2
+    previous = math.inf
     for t in range(max_iter):
-        aw = a @ w
-        half_grad = (aw - b) @ a + eta * w
+        half_grad = gw - c + eta * w
         i = int(np.argmin(half_grad))
-        d = -w.copy()
-        d[i] = 1.0 - w[i]
-        if np.all(d == 0):
-            pass
-        else:
-            d_err = a[:, i] - aw
-            step = -(half_grad @ d) / (d_err @ d_err + eta * (d @ d))
-            w = w + min(1.0, max(0.0, float(step))) * d
-        err = a @ w - b
-        vals.append(zeta**2 * float(w @ w) + float(err @ err) / rows)
-        if t >= 1 and vals[-2] - vals[-1] <= min_decrease**2:
+        # d = e_i - w; |A d|^2 = G_ii - 2 (Gw)_i + w'Gw
+        wgw = float(w @ gw)
+        dd = float(w @ w) - 2.0 * w[i] + 1.0
+        if dd > 0:
+            denom = gram[i, i] - 2.0 * gw[i] + wgw + eta * dd
+            num = -(half_grad[i] - float(half_grad @ w))
+            step = min(1.0, max(0.0, num / denom)) if denom > 0 else 0.0
+            if step > 0:
+                w = (1.0 - step) * w
+                w[i] += step
+                gw = (1.0 - step) * gw + step * gram[:, i]
+        value = zeta2 * float(w @ w) + (float(w @ gw) - 2.0 * float(c @ w) + bb) / rows
+        if t >= 1 and previous - value <= threshold:
             break
+        previous = value
     return w
 
 

@@ -2,10 +2,12 @@
 
 Importing this package registers the estimators ``"did_2x2"``
 (:class:`DifferenceInDifferences`), ``"did_twfe"`` (:class:`TwoWayFixedEffects`) and
-``"did_callaway_santanna"`` (:class:`CallawaySantAnna`).
+``"did_callaway_santanna"`` (:class:`CallawaySantAnna`) and ``"did_poisson"``
+(:class:`PoissonDiD`).
 """
 
 from impacteval.estimators.did.aggregation import Aggregation
+from impacteval.estimators.did.count import PoissonDiD
 from impacteval.estimators.did.multiplier import BootstrapResult, multiplier_bootstrap
 from impacteval.estimators.did.panel import WidePanel, wide_panel
 from impacteval.estimators.did.staggered import CallawaySantAnna, GroupTimeATT, group_time_att
@@ -18,6 +20,7 @@ __all__ = [
     "CallawaySantAnna",
     "DifferenceInDifferences",
     "GroupTimeATT",
+    "PoissonDiD",
     "TwoWayFixedEffects",
     "WidePanel",
     "WildBootstrapResult",

@@ -27,6 +27,8 @@ The search (``seed``-deterministic; one ``numpy`` Generator drives everything):
   mutation of one parent (SD shrinking from 0.5 to 0.05 over ``max_generations``), or a
   small perturbation of the current best (a cheap local search, the role of rgenoud's BFGS
   step). Genomes are clipped to the domain.
+* After each generation the best genome gets one sweep of coordinate moves (``+-step`` in
+  each ``log10`` weight, ``2 p`` evaluations; ``local_search = False`` turns it off).
 * The search stops after ``max_generations`` generations after generation 0, or earlier
   when the best loss has not improved for ``wait_generations`` generations in a row.
 
@@ -46,12 +48,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import special, stats
-from sklearn.neighbors import KDTree
 
 from impacteval.exceptions import ConfigError, DesignError
 from impacteval.matching.covariates import as_treatment, encode
 from impacteval.matching.distance import cholesky_whitening, design_matrix, pooled_covariance
-from impacteval.matching.multivariate import _result, _Searcher
+from impacteval.matching.multivariate import _result, _Searcher, _tree
 from impacteval.matching.result import MatchResult
 
 _WHERE = "matching.genetic"
@@ -139,6 +140,10 @@ class GeneticMatcher:
         Controls per treated unit (matching is with replacement, as GenMatch's default).
     elite
         Best genomes carried over unchanged to the next generation.
+    local_search
+        After each generation, try moving the best genome by +-step along each coordinate
+        (``2 p`` evaluations, the step shrinking as the mutation SD), keeping improvements:
+        the role of rgenoud's BFGS step on the best individual in GenMatch.
     seed
         Seed of the search; the same seed gives the same weights and matches.
 
@@ -159,6 +164,7 @@ class GeneticMatcher:
     wait_generations: int = 5
     ratio: int = 1
     elite: int = 2
+    local_search: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -216,7 +222,8 @@ class GeneticMatcher:
         Z = Z[:, ~constant]
         kept = tuple(n for n, c in zip(names, constant, strict=True) if not c)
         base = Z @ cholesky_whitening(pooled_covariance(Z, t))
-        B, _, _ = encode(X if balance is None else balance, drop_first=True, where=_WHERE)
+        # every level of a categorical covariate, as in the balance table
+        B, _, _ = encode(X if balance is None else balance, drop_first=False, where=_WHERE)
         if B.shape[0] != Z.shape[0]:
             raise DesignError("balance must have one row per unit", where=_WHERE)
         ev = _Evaluator(base, t, B, self.loss, self.ratio)
@@ -256,6 +263,9 @@ class GeneticMatcher:
             losses = np.vstack([losses[: self.elite], new_losses])
             rank = _lexical_rank(losses)
             pop, losses = pop[rank], losses[rank]
+            if self.local_search:
+                pop[0], losses[0], used = _pattern_search(ev, pop[0], losses[0], sd)
+                evaluations += used
             stale = 0 if _lexically_better(losses[0], previous_best) else stale + 1
             rows.append((gen, ev.headline(losses[0]), evaluations))
         history = pd.DataFrame(rows, columns=["generation", "best", "evaluations"])
@@ -288,7 +298,11 @@ class _Evaluator:
         self.Bt = B[t]
         self.Bc = B[~t]
         self.binary = np.all((B == 0) | (B == 1), axis=0)
-        sd = B[t].std(axis=0, ddof=1)
+        # the balance table's ATT denominator: treated-arm SD, sqrt(p (1 - p)) for binaries
+        p1 = B[t].mean(axis=0)
+        sd = np.where(
+            self.binary, np.sqrt(np.clip(p1 * (1 - p1), 0, None)), B[t].std(axis=0, ddof=1)
+        )
         self.sd = np.where(sd > 0, sd, 1.0)
         self.n1 = self.tu.shape[0]
         self.sign = 1.0 if loss == "pvalue" else -1.0
@@ -298,9 +312,10 @@ class _Evaluator:
         P = self.base * np.sqrt(w)
         k = self.ratio
         m = self.cu.shape[0]
-        tree = KDTree(P[self.cu])
+        tree = _tree(P[self.cu])
         kq = min(k + 1, m)
         d, j = tree.query(P[self.tu], k=kq)
+        d, j = d.reshape(self.n1, kq), j.reshape(self.n1, kq)
         order = np.lexsort((j, d), axis=-1)
         d = np.take_along_axis(d, order, axis=1)
         j = np.take_along_axis(j, order, axis=1)
@@ -342,6 +357,26 @@ class _Evaluator:
     def headline(self, loss: np.ndarray) -> float:
         """Smallest p-value, or largest |SMD|."""
         return float(loss[0]) if self.loss_kind == "pvalue" else float(-loss[0])
+
+
+def _pattern_search(
+    ev: _Evaluator, genome: np.ndarray, loss: np.ndarray, step: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One sweep of coordinate moves of +-step from ``genome``, keeping each improvement."""
+    best, best_loss = genome.copy(), loss
+    used = 0
+    for j in range(best.shape[0]):
+        for sign in (1.0, -1.0):
+            trial = best.copy()
+            trial[j] = np.clip(trial[j] + sign * step, _LOG_LOW, _LOG_HIGH)
+            if trial[j] == best[j]:
+                continue
+            trial_loss = ev.loss(10.0**trial)
+            used += 1
+            if _lexically_better(trial_loss, best_loss):
+                best, best_loss = trial, trial_loss
+                break
+    return best, best_loss, used
 
 
 def _ks_pvalue(a: np.ndarray, b: np.ndarray) -> float:

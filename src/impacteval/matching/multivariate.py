@@ -2,8 +2,9 @@
 
 The covariates are first transformed (:func:`~impacteval.matching.distance.transform_covariates`)
 so that the chosen distance (Mahalanobis, robust Mahalanobis, scaled Euclidean, generalised
-Mahalanobis) is the Euclidean distance between rows. A scikit-learn ``KDTree`` over the
-controls then finds each treated unit's candidates; no treated x control matrix is formed.
+Mahalanobis) is the Euclidean distance between rows. A KD-tree over the controls (scipy's
+``cKDTree``, unbalanced: two to four times faster to build than scikit-learn's ``KDTree``)
+then finds each treated unit's candidates; no treated x control matrix is formed.
 
 Rules (MatchIt's ``method = "nearest"`` with a covariate distance, whose default order for
 such distances is the data order):
@@ -29,7 +30,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import KDTree
+from scipy.spatial import cKDTree
 
 from impacteval.exceptions import ConfigError, DesignError
 from impacteval.matching.covariates import as_treatment
@@ -262,17 +263,17 @@ class _Searcher:
         tu: np.ndarray,
         cu: np.ndarray,
         *,
-        tree: KDTree | None = None,
+        tree: cKDTree | None = None,
     ) -> None:
         self.P, self.C, self.widths, self.width = P, C, widths, width
         self.tu, self.cu = tu, cu
         self.m = cu.shape[0]
-        self.tree = KDTree(P[cu]) if tree is None else tree
+        self.tree = _tree(P[cu]) if tree is None else tree
         self.available = np.ones(self.m, dtype=bool)
 
     def _query(self, i: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         d, j = self.tree.query(self.P[self.tu[i]][None, :], k=min(k, self.m))
-        return d[0], j[0]
+        return np.reshape(d, -1), np.reshape(j, -1)
 
     def _ok(self, i: int, d: np.ndarray, j: np.ndarray, replace: bool) -> np.ndarray:
         ok = d <= self.width
@@ -325,6 +326,11 @@ class _Searcher:
                     rows_t.append(int(self.tu[i]))
                     rows_c.append(int(self.cu[got[0]]))
         return np.array(rows_t, dtype=np.int64), np.array(rows_c, dtype=np.int64)
+
+
+def _tree(points: np.ndarray) -> cKDTree:
+    """KD-tree over control points (unbalanced, uncompacted: 2-4x faster to build)."""
+    return cKDTree(points, balanced_tree=False, compact_nodes=False)
 
 
 def _visit(

@@ -95,24 +95,35 @@ def frank_wolfe_simplex(
     c = a.T @ b
     bb = float(b @ b)
     gw = gram @ w
+    # scalars w'w, w'Gw and c'w are updated in O(1) per step
+    ww = float(w @ w)
+    wgw = float(w @ gw)
+    cw = float(c @ w)
     zeta2 = zeta**2
     threshold = min_decrease**2
     previous = math.inf
+    diag = np.diag(gram).copy()
     for t in range(max_iter):
-        half_grad = gw - c + eta * w
-        i = int(np.argmin(half_grad))
-        # d = e_i - w; |A d|^2 = G_ii - 2 (Gw)_i + w'Gw
-        wgw = float(w @ gw)
-        dd = float(w @ w) - 2.0 * w[i] + 1.0
+        half_grad = gw - c
+        half_grad += eta * w
+        i = int(half_grad.argmin())
+        wi = float(w[i])
+        dd = ww - 2.0 * wi + 1.0  # |e_i - w|^2
         if dd > 0:
-            denom = gram[i, i] - 2.0 * gw[i] + wgw + eta * dd
-            num = -(half_grad[i] - float(half_grad @ w))
+            gwi = float(gw[i])
+            denom = float(diag[i]) - 2.0 * gwi + wgw + eta * dd
+            num = (wgw - cw + eta * ww) - float(half_grad[i])
             step = min(1.0, max(0.0, num / denom)) if denom > 0 else 0.0
             if step > 0:
-                w = (1.0 - step) * w
+                keep = 1.0 - step
+                ww = keep * keep * ww + 2.0 * step * keep * wi + step * step
+                wgw = keep * keep * wgw + 2.0 * step * keep * gwi + step * step * float(diag[i])
+                cw = keep * cw + step * float(c[i])
+                w *= keep
                 w[i] += step
-                gw = (1.0 - step) * gw + step * gram[:, i]
-        value = zeta2 * float(w @ w) + (float(w @ gw) - 2.0 * float(c @ w) + bb) / rows
+                gw *= keep
+                gw += step * gram[i]
+        value = zeta2 * ww + (wgw - 2.0 * cw + bb) / rows
         if t >= 1 and previous - value <= threshold:
             break
         previous = value

@@ -2,12 +2,13 @@
 
 Importing this package registers the estimators ``"did_2x2"``
 (:class:`DifferenceInDifferences`), ``"did_twfe"`` (:class:`TwoWayFixedEffects`) and
-``"did_callaway_santanna"`` (:class:`CallawaySantAnna`) and ``"did_poisson"``
-(:class:`PoissonDiD`).
+``"did_callaway_santanna"`` (:class:`CallawaySantAnna`) ``"did_poisson"``
+(:class:`PoissonDiD`) and ``"did_event_study"`` (:class:`EventStudy`).
 """
 
 from impacteval.estimators.did.aggregation import Aggregation
 from impacteval.estimators.did.count import PoissonDiD
+from impacteval.estimators.did.event_study import EventStudy, EventStudyResult, event_study
 from impacteval.estimators.did.multiplier import BootstrapResult, multiplier_bootstrap
 from impacteval.estimators.did.panel import WidePanel, wide_panel
 from impacteval.estimators.did.staggered import CallawaySantAnna, GroupTimeATT, group_time_att
@@ -19,11 +20,14 @@ __all__ = [
     "BootstrapResult",
     "CallawaySantAnna",
     "DifferenceInDifferences",
+    "EventStudy",
+    "EventStudyResult",
     "GroupTimeATT",
     "PoissonDiD",
     "TwoWayFixedEffects",
     "WidePanel",
     "WildBootstrapResult",
+    "event_study",
     "group_time_att",
     "multiplier_bootstrap",
     "wide_panel",

@@ -7,6 +7,7 @@ Importing this package registers the estimators ``"did_2x2"``
 """
 
 from impacteval.estimators.did.aggregation import Aggregation
+from impacteval.estimators.did.bacon import BaconDecomposition, bacon_decomposition
 from impacteval.estimators.did.count import PoissonDiD
 from impacteval.estimators.did.event_study import EventStudy, EventStudyResult, event_study
 from impacteval.estimators.did.multiplier import BootstrapResult, multiplier_bootstrap
@@ -17,6 +18,7 @@ from impacteval.estimators.did.wild_bootstrap import WildBootstrapResult, wild_c
 
 __all__ = [
     "Aggregation",
+    "BaconDecomposition",
     "BootstrapResult",
     "CallawaySantAnna",
     "DifferenceInDifferences",
@@ -27,6 +29,7 @@ __all__ = [
     "TwoWayFixedEffects",
     "WidePanel",
     "WildBootstrapResult",
+    "bacon_decomposition",
     "event_study",
     "group_time_att",
     "multiplier_bootstrap",

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from impacteval.exceptions import DesignError
+from impacteval.matching.result import MatchResult
 
 _WHERE = "inference.abadie_imbens"
 
@@ -117,4 +118,21 @@ def abadie_imbens_att(y: np.ndarray, pairs: pd.DataFrame) -> AbadieImbensATT:
         sigma2=sigma2,
         n_treated=int(n1),
         n_controls_used=int(control_units.shape[0]),
+    )
+
+
+def weighted_pairs(result: MatchResult) -> pd.DataFrame:
+    """A :class:`MatchResult`'s pairs with ``weight = 1 / k`` (k controls in the matched set).
+
+    The input :func:`abadie_imbens_att` expects; meaningful for matching with replacement
+    (Abadie and Imbens's setting), e.g. :class:`~impacteval.matching.genetic.GeneticMatcher`.
+    """
+    p = result.pairs
+    k = p.groupby("subclass")["control_index"].transform("size").to_numpy()
+    return pd.DataFrame(
+        {
+            "treated_index": p["treated_index"].to_numpy(),
+            "control_index": p["control_index"].to_numpy(),
+            "weight": 1.0 / k,
+        }
     )

@@ -126,3 +126,15 @@ def test_options_and_errors(lalonde: pd.DataFrame) -> None:
     before = X.copy()
     GeneticMatcher(pop_size=3, max_generations=1).fit(X, lalonde["treat"].to_numpy())
     pd.testing.assert_frame_equal(X, before)
+
+
+def test_history_plot_returns_figure_and_data(lalonde: pd.DataFrame) -> None:
+    from impacteval.matching.plots import genetic_history_plot
+
+    g = GeneticMatcher(pop_size=4, max_generations=2, seed=0).fit(
+        lalonde[COVARIATES], lalonde["treat"].to_numpy()
+    )
+    fig, data = genetic_history_plot(g.history)
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 1
+    pd.testing.assert_frame_equal(data, g.history)
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), g.history["best"])

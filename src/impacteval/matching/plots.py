@@ -123,3 +123,31 @@ def overlap_plot(
     ax.legend(loc="upper right", fontsize="small")
     ax.set_title("Propensity score overlap")
     return fig
+
+
+def genetic_history_plot(
+    history: pd.DataFrame, *, loss: str = "pvalue"
+) -> tuple[Figure, pd.DataFrame]:
+    """Best balance per generation of a genetic-matching search, and the data behind it.
+
+    Parameters
+    ----------
+    history
+        ``GeneticMatch.history`` (``generation, best, evaluations``).
+    loss
+        ``"pvalue"`` (``best`` is the smallest balance p-value) or ``"smd"`` (the largest
+        absolute SMD); only labels the axis.
+
+    Returns
+    -------
+    (Figure, DataFrame)
+        The figure and a copy of the plotted data (no counts of people: nothing to suppress).
+    """
+    data = history[["generation", "best", "evaluations"]].copy()
+    fig = Figure(figsize=(6.0, 3.5), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(data["generation"], data["best"], marker="o", color="#1b9e77")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("smallest balance p-value" if loss == "pvalue" else "largest |SMD|")
+    ax.set_title("Genetic matching: best balance so far")
+    return fig, data

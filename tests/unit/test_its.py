@@ -260,3 +260,24 @@ def test_plot_rates_with_population() -> None:
     )
     p = its_plot(res, rate_per=1e5)
     np.testing.assert_allclose(p.data["observed"], data["aces"] / data["stdpop"] * 1e5)
+
+
+def test_auto_errors_switch_to_arima_only_with_autocorrelation() -> None:
+    rng = np.random.default_rng(11)
+    t = np.arange(120, dtype=float)
+    e = np.zeros(120)
+    z = rng.standard_normal(120)
+    for i in range(1, 120):
+        e[i] = 0.7 * e[i - 1] + z[i]
+    base = 10 + 0.05 * t + 2 * (t >= 60)
+    auto = InterruptedTimeSeries(errors="auto", slope_change=False)
+    correlated = auto.fit_series(pd.DataFrame({"t": t, "y": base + e}), outcome="y", time="t",
+                                 interruptions=[60])
+    assert correlated.details["errors_used"] == "arima"
+    assert correlated.estimate.details["errors"] == "auto"
+    white = auto.fit_series(pd.DataFrame({"t": t, "y": base + z}), outcome="y", time="t",
+                            interruptions=[60])
+    assert white.details["errors_used"] == "iid"
+    assert not white.details["autocorrelation_remaining"]
+    with pytest.raises(ConfigError):
+        InterruptedTimeSeries(errors="auto", family="poisson")

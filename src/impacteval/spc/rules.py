@@ -117,9 +117,8 @@ def mdc_rules(
     # two in three (windows of three, all on one side, >= 2 close to a limit)
     two3 = np.zeros(n, dtype=bool)
     for s in range(0, max(n - 2, 0)):
-        w = slice(s, s + 3)
-        if close[w].sum() >= 2 and abs(rel[w].sum()) == 3:
-            two3[w] |= close[w]
+        if close[s : s + 3].sum() >= 2 and abs(rel[s : s + 3].sum()) == 3:
+            two3[s : s + 3] |= close[s : s + 3]
 
     # shift: run_length points with the same non-zero side
     shift_end = np.zeros(n, dtype=bool)

@@ -90,13 +90,13 @@ def interruption_times(values: Sequence[object], axis: TimeAxis, where: str) -> 
     for v in values:
         if axis.origin is not None:
             try:
-                ts = pd.Timestamp(v)  # type: ignore[arg-type]
+                ts = pd.Timestamp(v)
             except (TypeError, ValueError) as exc:
                 raise ConfigError(
                     "interruptions must be dates when the time column holds dates",
                     where=where,
                 ) from exc
-            origin = pd.Timestamp(axis.origin)  # type: ignore[arg-type]
+            origin = pd.Timestamp(axis.origin)
             if axis.unit == "month":
                 out.append(float((ts.year - origin.year) * 12 + ts.month - origin.month))
             elif axis.unit == "week":

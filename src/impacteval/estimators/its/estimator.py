@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -72,7 +72,7 @@ from impacteval.exceptions import ConfigError, DesignError, EstimationError, Sch
 from impacteval.results import EffectEstimate
 
 Family = Literal["gaussian", "poisson", "quasipoisson", "negative_binomial"]
-Errors = Literal["iid", "hac", "arima"]
+Errors = Literal["iid", "hac", "arima", "auto"]
 Headline = Literal["level", "slope", "cumulative", "average"]
 
 _WHERE = "analysis.its"
@@ -108,7 +108,8 @@ class ITSResult:
     details
         Model facts: ``family, errors, hac_maxlags, dispersion, alpha, arima_order,
         arma_params`` (AR then MA coefficients, then the innovation variance), ``loglik``
-        (ARIMA only), ``aic, n_obs, n_params, time_unit, interruptions`` (numeric times).
+        (ARIMA only), ``errors_used`` (the model ``"auto"`` chose),
+        ``autocorrelation_remaining`` (Ljung-Box p < ``autocorrelation_alpha``), ``aic, n_obs, n_params, time_unit, interruptions`` (numeric times).
     """
 
     estimate: EffectEstimate
@@ -143,7 +144,12 @@ class InterruptedTimeSeries:
     family
         ``"gaussian"``, ``"poisson"``, ``"quasipoisson"`` or ``"negative_binomial"``.
     errors
-        ``"iid"``, ``"hac"`` (Newey-West) or ``"arima"`` (gaussian only).
+        ``"iid"``, ``"hac"`` (Newey-West), ``"arima"`` (gaussian only) or ``"auto"``
+        (gaussian only: OLS, refitted with ARIMA errors of ``arima_order`` when the
+        Ljung-Box test of the OLS residuals has p < ``autocorrelation_alpha``; the model
+        used is ``details["errors_used"]``).
+    autocorrelation_alpha
+        Significance level of the Ljung-Box test that switches ``"auto"`` to ARIMA errors.
     hac_maxlags
         Newey-West lags; ``None`` for ``floor(4 (n/100)^(2/9))``.
     arima_order
@@ -185,6 +191,7 @@ class InterruptedTimeSeries:
     errors: Errors = "hac"
     hac_maxlags: int | None = None
     arima_order: tuple[int, int, int] = (1, 0, 0)
+    autocorrelation_alpha: float = 0.05
     slope_change: bool = True
     phase_in: int = 0
     phase_in_mode: PhaseIn = "exclude"
@@ -198,7 +205,7 @@ class InterruptedTimeSeries:
     def __post_init__(self) -> None:
         choices: dict[str, tuple[object, ...]] = {
             "family": ("gaussian", "poisson", "quasipoisson", "negative_binomial"),
-            "errors": ("iid", "hac", "arima"),
+            "errors": ("iid", "hac", "arima", "auto"),
             "phase_in_mode": ("exclude", "ramp"),
             "seasonality": ("none", "fourier", "month"),
             "effect": ("level", "slope", "cumulative", "average"),
@@ -209,7 +216,7 @@ class InterruptedTimeSeries:
                     f"{name} must be one of {', '.join(map(str, allowed))}",
                     where=f"{_WHERE}.{name}",
                 )
-        if self.errors == "arima" and self.family != "gaussian":
+        if self.errors in ("arima", "auto") and self.family != "gaussian":
             raise ConfigError(
                 "ARIMA errors are available for the gaussian family only",
                 where=f"{_WHERE}.errors",
@@ -221,6 +228,11 @@ class InterruptedTimeSeries:
                 "arima_order must be (p, 0, q) with p + q >= 1 (difference the outcome yourself "
                 "if the series is not stationary around the segmented trend)",
                 where=f"{_WHERE}.arima_order",
+            )
+        if not 0 < self.autocorrelation_alpha < 1:
+            raise ConfigError(
+                "autocorrelation_alpha must be between 0 and 1",
+                where=f"{_WHERE}.autocorrelation_alpha",
             )
         if self.hac_maxlags is not None and self.hac_maxlags < 0:
             raise ConfigError("hac_maxlags must be >= 0", where=f"{_WHERE}.hac_maxlags")
@@ -296,6 +308,30 @@ class InterruptedTimeSeries:
         ------
         ConfigError, SchemaError, DesignError, EstimationError
         """
+        if self.errors == "auto":
+            if group:
+                raise ConfigError(
+                    "errors: auto is not available for a controlled ITS (stacked series)",
+                    where=f"{_WHERE}.errors",
+                    hint="use errors: hac (Driscoll-Kraay over the series)",
+                )
+            roles: dict[str, Any] = dict(
+                outcome=outcome, time=time, interruptions=interruptions,
+                population=population, group=group, month=month, covariates=covariates,
+            )
+            first = replace(self, errors="iid").fit_series(data, **roles)
+            chosen = first
+            if first.diagnostics.ljung_box_p < self.autocorrelation_alpha:
+                chosen = replace(self, errors="arima").fit_series(data, **roles)
+            details = {**chosen.details, "errors": "auto",
+                       "errors_used": chosen.details["errors"]}
+            est_details = {**dict(chosen.estimate.details), "errors": "auto",
+                           "errors_used": chosen.details["errors"]}
+            return ITSResult(
+                estimate=replace(chosen.estimate, details=est_details),
+                effects=chosen.effects, coefficients=chosen.coefficients,
+                series=chosen.series, diagnostics=chosen.diagnostics, details=details,
+            )
         where = f"{_WHERE}.{outcome}"
         covariates = list(covariates)
         frame = self._validate(data, outcome, time, population, group, month, covariates, where)
@@ -638,7 +674,7 @@ class InterruptedTimeSeries:
             float(stats.t.ppf(0.5 + self.ci_level / 2, fm.df_resid))
             if fm.use_t else float(stats.norm.ppf(0.5 + self.ci_level / 2))
         )
-        dist_sf: Callable[[np.ndarray], np.ndarray] = (
+        dist_sf: Callable[[Any], Any] = (
             (lambda z: stats.t.sf(z, fm.df_resid)) if fm.use_t else stats.norm.sf
         )
         se = np.sqrt(np.diag(V))
@@ -732,7 +768,9 @@ class InterruptedTimeSeries:
             "se_scale": "log" if (log_link and head_row["effect"] in ("level", "slope"))
             else "identity",
             "effects": effects,
+            "errors_used": self.errors,
             "ljung_box_p": diag.ljung_box_p,
+            "autocorrelation_remaining": bool(diag.ljung_box_p < self.autocorrelation_alpha),
             "durbin_watson": diag.durbin_watson,
         }
         estimand = {

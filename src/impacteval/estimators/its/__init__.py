@@ -12,6 +12,7 @@ from impacteval.estimators.its.diagnostics import (
 )
 from impacteval.estimators.its.estimator import InterruptedTimeSeries, ITSResult
 from impacteval.estimators.its.plot import ITSPlot, its_plot
+from impacteval.estimators.its.series import build_series
 
 __all__ = [
     "AutocorrelationDiagnostics",
@@ -19,5 +20,6 @@ __all__ = [
     "ITSResult",
     "InterruptedTimeSeries",
     "autocorrelation_diagnostics",
+    "build_series",
     "its_plot",
 ]

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-SMALL_PERSONS = 30_000
-SEED = 7
+SMALL_PERSONS = 60_000  # the demo size
+SEED = 2017  # the demo seed (Makefile DEMO_SEED)
 
 
 @pytest.fixture(scope="session")

@@ -28,15 +28,29 @@ EstMethod = Literal["reg", "ipw", "dr"]
 TRIM_LEVEL = 0.995
 
 
+def _xtwx(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``X' diag(w) X`` without BLAS (skinny products: BLAS threads only add overhead)."""
+    return np.einsum("ij,i,ik->jk", X, w, X)
+
+
+def _xtv(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``X' v``."""
+    return np.einsum("ij,i->j", X, v)
+
+
+def _xb(X: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``X b``."""
+    return np.einsum("ij,j->i", X, b)
+
+
 def logit_fit(X: np.ndarray, d: np.ndarray, *, max_iter: int = 50, tol: float = 1e-10) -> np.ndarray:
     """Maximum-likelihood logit coefficients by Newton-Raphson (raises on non-convergence)."""
     beta = np.zeros(X.shape[1])
     for _ in range(max_iter):
-        p = 1.0 / (1.0 + np.exp(-(X @ beta)))
-        W = p * (1 - p)
-        H = (X.T * W) @ X
+        p = 1.0 / (1.0 + np.exp(-_xb(X, beta)))
+        H = _xtwx(X, p * (1 - p))
         try:
-            step = np.linalg.solve(H, X.T @ (d - p))
+            step = np.linalg.solve(H, _xtv(X, d - p))
         except np.linalg.LinAlgError as exc:
             raise EstimationError(
                 "the propensity-score model is singular", where="did.covariates",
@@ -55,7 +69,7 @@ def logit_fit(X: np.ndarray, d: np.ndarray, *, max_iter: int = 50, tol: float = 
 def _ols(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted OLS coefficients and ``((X' W X)/n)^-1``."""
     n = X.shape[0]
-    A = (X.T * w) @ X / n
+    A = _xtwx(X, w) / n
     if np.linalg.cond(A) > 1e12:
         raise EstimationError(
             "the outcome regression among comparison units is singular",
@@ -63,7 +77,7 @@ def _ols(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.nd
             hint="drop covariates that are constant or collinear among comparison units",
         )
     A_inv = np.linalg.inv(A)
-    b = A_inv @ ((X.T * w) @ y / n)
+    b = A_inv @ (_xtv(X, w * y) / n)
     return b, A_inv
 
 
@@ -86,45 +100,53 @@ def att_2x2(
     Returns
     -------
     (att, influence)
+
+    Notes
+    -----
+    The estimation-effect terms ``lin_rep @ M`` of DRDID (an (n1, k) matrix times a k-vector)
+    are computed as ``score_i * x_i' (A^-1 M)``, which never forms the (n1, k) matrix.
     """
     n = dy.shape[0]
     c = 1.0 - d
     if method == "reg":
         b, A_inv = _ols(X, dy, c)
-        m = X @ b
+        m = _xb(X, b)
         mean_d = d.mean()
         eta_t = np.mean(d * dy) / mean_d
         eta_c = np.mean(d * m) / mean_d
-        att = eta_t - eta_c
-        lin_ols = (c * (dy - m))[:, None] * X @ A_inv
+        ols_effect = c * (dy - m) * _xb(X, A_inv @ (_xtv(X, d) / n))
         inf_t = (d * dy - d * eta_t) / mean_d
-        inf_c = (d * m - d * eta_c + lin_ols @ np.mean(d[:, None] * X, axis=0)) / mean_d
-        return float(att), inf_t - inf_c
+        inf_c = (d * m - d * eta_c + ols_effect) / mean_d
+        return float(eta_t - eta_c), inf_t - inf_c
     if method not in ("ipw", "dr"):
         raise ValueError(f"method must be 'reg', 'ipw' or 'dr', got {method!r}")
     gamma = logit_fit(X, d)
-    ps = 1.0 / (1.0 + np.exp(-(X @ gamma)))
+    ps = 1.0 / (1.0 + np.exp(-_xb(X, gamma)))
     ps = np.minimum(ps, 1 - 1e-6)
     trim = np.where(d == 1, 1.0, (ps < TRIM_LEVEL).astype(float))
-    H_inv = np.linalg.inv((X.T * (ps * (1 - ps))) @ X / n)
-    lin_ps = ((d - ps)[:, None] * X) @ H_inv
+    H_inv = np.linalg.inv(_xtwx(X, ps * (1 - ps)) / n)
     w1 = d * trim
     w0 = trim * ps * c / (1 - ps)
+
+    def ps_term(M: np.ndarray) -> np.ndarray:
+        return (d - ps) * _xb(X, H_inv @ M)
+
     if method == "ipw":
         att_t = np.mean(w1 * dy) / np.mean(w1)
         att_c = np.mean(w0 * dy) / np.mean(w0)
         inf_t = (w1 * dy - w1 * att_t) / np.mean(w1)
-        M2 = np.mean((w0 * (dy - att_c))[:, None] * X, axis=0)
-        inf_c = (w0 * dy - w0 * att_c + lin_ps @ M2) / np.mean(w0)
+        M2 = _xtv(X, w0 * (dy - att_c)) / n
+        inf_c = (w0 * dy - w0 * att_c + ps_term(M2)) / np.mean(w0)
         return float(att_t - att_c), inf_t - inf_c
     b, A_inv = _ols(X, dy, c)
-    m = X @ b
-    r = dy - m
+    r = dy - _xb(X, b)
     eta_t = np.mean(w1 * r) / np.mean(w1)
     eta_c = np.mean(w0 * r) / np.mean(w0)
-    lin_ols = (c * r)[:, None] * X @ A_inv
-    inf_t = (w1 * r - w1 * eta_t - lin_ols @ np.mean(w1[:, None] * X, axis=0)) / np.mean(w1)
-    M2 = np.mean((w0 * (r - eta_c))[:, None] * X, axis=0)
-    M3 = np.mean(w0[:, None] * X, axis=0)
-    inf_c = (w0 * r - w0 * eta_c + lin_ps @ M2 - lin_ols @ M3) / np.mean(w0)
+
+    def ols_term(M: np.ndarray) -> np.ndarray:
+        return c * r * _xb(X, A_inv @ M)
+
+    inf_t = (w1 * r - w1 * eta_t - ols_term(_xtv(X, w1) / n)) / np.mean(w1)
+    M2 = _xtv(X, w0 * (r - eta_c)) / n
+    inf_c = (w0 * r - w0 * eta_c + ps_term(M2) - ols_term(_xtv(X, w0) / n)) / np.mean(w0)
     return float(eta_t - eta_c), inf_t - inf_c

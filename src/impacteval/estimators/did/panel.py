@@ -67,10 +67,12 @@ def wide_panel(
     if (u_codes < 0).any():
         raise SchemaError(f"column '{unit}' has missing values", where=f"{WHERE}.unit",
                           hint="drop rows without a unit identifier")
-    periods, t_codes = np.unique(t_vals, return_inverse=True)
+    # pandas' hash factorisation: much faster than np.unique on millions of rows
+    t_codes, periods_idx = pd.factorize(t_vals, sort=True)
+    periods = np.asarray(periods_idx, dtype=float)
     n, T = len(units), len(periods)
     flat = u_codes.astype(np.int64) * T + t_codes
-    if np.unique(flat).size != flat.size:
+    if np.bincount(flat, minlength=n * T).max() > 1:
         raise SchemaError("more than one row per unit and period", where=f"{WHERE}.data",
                           hint="aggregate the panel to one row per unit and period")
     Y = np.full((n, T), np.nan)

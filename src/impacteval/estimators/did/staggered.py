@@ -116,13 +116,16 @@ def group_time_att(
                           hint="number of periods before adoption in which units react")
     periods = panel.periods
     g_all = panel.cohort
+    all_cohorts = np.sort(pd.unique(g_all))
     # units treated before they have a pre-period (no base period) cannot be used
-    first_ok = np.array([np.any(periods + anticipation < c) for c in np.unique(g_all)])
-    bad_cohorts = np.unique(g_all)[~first_ok & (np.unique(g_all) > 0)]
-    keep_units = ~np.isin(g_all, bad_cohorts)
-    y, g, x = panel.y[keep_units], g_all[keep_units], panel.x[keep_units]
-    n = y.shape[0]
-    cohorts = np.unique(g[g > 0])
+    bad_cohorts = [c for c in all_cohorts if c > 0 and not np.any(periods + anticipation < c)]
+    keep_units = ~np.isin(g_all, bad_cohorts) if bad_cohorts else np.ones(g_all.size, bool)
+    g = g_all[keep_units]
+    # period-major copies: each comparison reads two contiguous columns
+    y_cols = np.ascontiguousarray(panel.y[keep_units].T)
+    x_cols = np.ascontiguousarray(np.moveaxis(panel.x[keep_units], 1, 0))
+    n = g.size
+    cohorts = np.array([c for c in all_cohorts if c > 0 and c not in bad_cohorts])
     require(cohorts.size > 0, "no treated cohort with a pre-treatment period",
             where=f"{WHERE}.cohort", hint="cohorts must start after the first period")
     never = g == 0
@@ -130,8 +133,7 @@ def group_time_att(
         require(bool(never.any()), "no never-treated units", where=f"{WHERE}.control_group",
                 hint="use control_group='not_yet_treated'")
     rows: list[dict[str, object]] = []
-    infs: list[np.ndarray] = []
-    ones = np.ones((n, 1))
+    influence = np.zeros((n, cohorts.size * (periods.size - 1)), order="F")
     for c in cohorts:
         treated = g == c
         base_post = np.flatnonzero(periods + anticipation < c)[-1]
@@ -147,22 +149,21 @@ def group_time_att(
             row = {"cohort": c, "time": periods[ti], "base_period": periods[bi],
                    "event_time": periods[ti] - c, "post": post,
                    "n_treated": int(treated.sum()), "n_control": n_c}
-            psi = np.zeros(n)
             if n_c == 0:
                 row.update(att=np.nan, std_error=np.nan)
             else:
-                dy = y[use, ti] - y[use, bi]
-                X = np.hstack([ones[use], x[use, bi, :]])
-                att, inf = att_2x2(dy, treated[use].astype(float), X, est_method)
-                n1 = int(use.sum())
-                psi[use] = inf * (n / n1)
-                row.update(att=att, std_error=float(np.sqrt(np.sum(psi**2)) / n))
+                idx = np.flatnonzero(use)
+                dy = y_cols[ti, idx] - y_cols[bi, idx]
+                X = np.column_stack([np.ones(idx.size), x_cols[bi, idx, :]])
+                att, inf = att_2x2(dy, treated[idx].astype(float), X, est_method)
+                inf *= n / idx.size
+                influence[idx, len(rows)] = inf
+                row.update(att=att, std_error=float(np.sqrt(np.sum(inf**2)) / n))
             rows.append(row)
-            infs.append(psi)
     cells = pd.DataFrame(rows)[["cohort", "time", "base_period", "event_time", "post", "att",
                                 "std_error", "n_treated", "n_control"]]
     return GroupTimeATT(
-        cells=cells, influence=np.column_stack(infs), unit_cohort=g,
+        cells=cells, influence=influence, unit_cohort=g,
         control_group=control_group, est_method=est_method, anticipation=anticipation,
         n_dropped={"unbalanced": panel.n_dropped_unbalanced,
                    "treated_first_period": int((~keep_units).sum())},

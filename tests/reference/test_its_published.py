@@ -1,4 +1,5 @@
-"""Published level-change estimates of Lopez Bernal, Cummins & Gasparrini (2017).
+"""Published interrupted time series estimates: Lopez Bernal, Cummins & Gasparrini (2017)
+and Linden (2015).
 
 Source: Lopez Bernal J, Cummins S, Gasparrini A. Interrupted time series regression for the
 evaluation of public health interventions: a tutorial. *Int J Epidemiol* 46(1):348-355
@@ -57,3 +58,24 @@ def test_sicily_dispersion_and_trend() -> None:
         data, outcome="aces", time="time", interruptions=[37], population="stdpop"
     )
     assert round(res.details["dispersion"], 2) == 3.56
+
+
+def test_linden_2015_california_single_group() -> None:
+    """Linden (2015), *Stata Journal* 15(2):480-500, single-group ITSA of California's
+    cigarette sales (``itsa cigsale, single treat(3) trperiod(1989) lag(1) posttrend``,
+    OLS with Newey-West lag 1, ``_t`` = year - 1970): published coefficients
+    ``_t = -1.779``, ``_x1989 = -20.058``, ``_x_t1989 = -1.495`` and post-intervention trend
+    ``-3.274`` (data: ``its_california_cigsales.csv``, see ``its_README.md``).
+    """
+    data = pd.read_csv(DATA / "its_california_cigsales.csv")
+    data = data.assign(t=data["year"] - 1970)
+    res = InterruptedTimeSeries(errors="hac", hac_maxlags=1).fit_series(
+        data, outcome="cigsale", time="t", interruptions=[19]
+    )
+    c = res.coefficients.set_index("term")["estimate"]
+    assert round(c["time"], 3) == -1.779
+    assert round(c["level_1"], 3) == -20.058
+    assert round(c["slope_1"], 3) == -1.495
+    assert round(c["time"] + c["slope_1"], 3) == -3.274
+    assert res.estimate.estimate == c["level_1"]
+    assert res.details["hac_maxlags"] == 1

@@ -6,7 +6,10 @@ Source of every expected number: ``tests/reference/data/its_r_reference.json``, 
 * the Sicily smoking-ban series of Lopez Bernal, Cummins & Gasparrini (2017), *Int J
   Epidemiol* 46:348-355 (``its_sicily.csv``), and
 * the UK seat-belt law series, R ``datasets::Seatbelts`` (Harvey & Durbin 1986, *JRSS A*
-  149:187-227) (``its_seatbelts.csv``).
+  149:187-227) (``its_seatbelts.csv``), also as a controlled ITS of front-seat (covered by
+  the law) against rear-seat (comparison) casualties, with Driscoll-Kraay standard errors
+  compared with ``sandwich::vcovPL``, and
+* California's cigarette sales (Linden 2015; ``its_california_cigsales.csv``).
 
 Maximum-likelihood GLMs, quasi-Poisson and Newey-West covariances agree to 1e-6 relative;
 the regression with AR(1) errors is a numerical optimum in both programs (R ``optim`` BFGS,
@@ -41,11 +44,23 @@ def _seatbelts() -> pd.DataFrame:
     return d.assign(date=date, log_drivers=np.log(d["drivers"]))
 
 
+def _california() -> pd.DataFrame:
+    d = pd.read_csv(DATA / "its_california_cigsales.csv")
+    return d.assign(t=d["year"] - 1970)
+
+
+def _seatbelts_stacked() -> pd.DataFrame:
+    d = _seatbelts()
+    front = pd.DataFrame({"date": d["date"], "y": np.log(d["front"]), "g": 1})
+    rear = pd.DataFrame({"date": d["date"], "y": np.log(d["rear"]), "g": 0})
+    return pd.concat([rear, front], ignore_index=True)
+
+
 def _r_name(term: str) -> str:
-    if term == "(Intercept)":
-        return "intercept"
-    if term == "t":
-        return "time"
+    names = {"(Intercept)": "intercept", "t": "time", "g": "group", "t:g": "group:time",
+             "g:level_1": "group:level_1", "g:slope_1": "group:slope_1"}
+    if term in names:
+        return names[term]
     if term.startswith("fmonth"):
         return "month_" + term.removeprefix("fmonth")
     return term
@@ -79,6 +94,14 @@ CASES = [
     ("seatbelts_quasipoisson_fourier_petrol", _seatbelts,
      dict(family="quasipoisson", errors="iid", slope_change=False, seasonality="fourier"),
      {**SEAT, "covariates": ["PetrolPrice"]}),
+    ("california_ols_hac1", _california, dict(errors="hac", hac_maxlags=1),
+     dict(outcome="cigsale", time="t", interruptions=[19])),
+    ("seatbelts_controlled_ols_iid", _seatbelts_stacked,
+     dict(errors="iid", seasonality="month"),
+     dict(outcome="y", time="date", interruptions=["1983-02-01"], group="g")),
+    ("seatbelts_controlled_ols_dk3", _seatbelts_stacked,
+     dict(errors="hac", hac_maxlags=3, seasonality="month"),
+     dict(outcome="y", time="date", interruptions=["1983-02-01"], group="g")),
     ("seatbelts_ols_log_month_slope_hac6", _seatbelts,
      dict(family="gaussian", errors="hac", hac_maxlags=6, seasonality="month"),
      {**SEAT, "outcome": "log_drivers"}),

@@ -94,6 +94,22 @@ a <- arima(b$log_drivers, order = c(1, 0, 0), xreg = X, include.mean = FALSE, me
 store("seatbelts_ols_log_month_ar1", coef(a)[-1], a$var.coef[-1, -1, drop = FALSE],
       list(ar1 = unname(coef(a)[1]), sigma2 = a$sigma2, loglik = a$loglik))
 
+## 3. California cigarette sales (Linden 2015 single-group ITSA) ---------------------------
+ca <- read.csv("tests/reference/data/its_california_cigsales.csv")
+ca$t <- ca$year - 1970
+ca$level_1 <- as.numeric(ca$t >= 19)
+ca$slope_1 <- (ca$t - 19) * ca$level_1
+m <- lm(cigsale ~ t + level_1 + slope_1, data = ca)
+store("california_ols_hac1", coef(m), NeweyWest(m, lag = 1, prewhite = FALSE, adjust = TRUE))
+
+## 4. Controlled ITS: front-seat (law applied) vs rear-seat (comparison) casualties -------
+st <- rbind(data.frame(b[, c("t", "level_1", "slope_1", "fmonth")], y = log(b$front), g = 1),
+            data.frame(b[, c("t", "level_1", "slope_1", "fmonth")], y = log(b$rear), g = 0))
+m <- lm(y ~ t + g + g:t + level_1 + slope_1 + g:level_1 + g:slope_1 + fmonth, data = st)
+store("seatbelts_controlled_ols_iid", coef(m), vcov(m))
+store("seatbelts_controlled_ols_dk3", coef(m),
+      vcovPL(m, cluster = ~ g, order.by = ~ t, lag = 3, adjust = TRUE))
+
 out$`_meta` <- list(R = R.version.string, sandwich = as.character(packageVersion("sandwich")),
                     MASS = as.character(packageVersion("MASS")), seatbelt_law_t = Tb)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),

@@ -17,7 +17,10 @@ Errors / standard errors (``errors``)
     ``"iid"``: model-based; ``"hac"``: Newey-West heteroskedasticity- and
     autocorrelation-consistent covariance (Bartlett kernel, ``hac_maxlags`` lags, default
     ``floor(4 (n/100)^(2/9))``, small-sample factor ``n / (n - p)``), as R
-    ``sandwich::NeweyWest(fit, lag = L, prewhite = FALSE, adjust = TRUE)``; ``"arima"``
+    ``sandwich::NeweyWest(fit, lag = L, prewhite = FALSE, adjust = TRUE)``; with a comparison
+    series, Driscoll-Kraay (Newey-West on the scores summed over the series at each time; lag
+    default from the length of one series), as ``sandwich::vcovPL(fit, cluster = ~group,
+    order.by = ~time, lag = L, adjust = TRUE)``; ``"arima"``
     (gaussian only): regression with ARMA(p, q) errors by exact Gaussian maximum likelihood
     (statsmodels ``SARIMAX`` with the design as exogenous regressors and no trend), as R
     ``arima(y, order = c(p, 0, q), xreg = X, include.mean = FALSE, method = "ML")``.

@@ -281,3 +281,14 @@ def test_auto_errors_switch_to_arima_only_with_autocorrelation() -> None:
     assert not white.details["autocorrelation_remaining"]
     with pytest.raises(ConfigError):
         InterruptedTimeSeries(errors="auto", family="poisson")
+
+
+def test_estimate_is_strict_json() -> None:
+    import json
+
+    df = _series(noise=1.0)
+    est = InterruptedTimeSeries(family="gaussian", errors="arima").fit(
+        df, outcome="y", time="t", interruptions=[24]
+    )
+    text = json.dumps(est.to_dict(), allow_nan=False)
+    assert '"effects"' in text and est.details["se_scale"] == "identity"

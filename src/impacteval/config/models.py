@@ -37,8 +37,10 @@ class _Model(BaseModel):
 class EvaluationSpec(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Folder name of the outputs.")
     title: str = "Impact evaluation"
-    design: Literal["matched_cohort"] = "matched_cohort"
-    estimand: Literal["ATT"] = "ATT"
+    design: Literal["matched_cohort", "regression_discontinuity", "instrumental_variables"] = (
+        "matched_cohort"
+    )
+    estimand: Literal["ATT", "LATE", "ATE"] = "ATT"
     seed: int = Field(2017, ge=0, description="Seed for every random step (matching order, bootstrap).")
     output_dir: Path = Field(
         Path("outputs"), description="Outputs go to OUTPUT_DIR/<id>/ (relative to the working directory)."
@@ -121,12 +123,42 @@ class CohortSpec(_Model):
 class RolesSpec(_Model):
     """Column roles for an analysis-ready table."""
 
-    unit_id: str
-    treatment: str
+    unit_id: str | None = Field(None, description="One row per unit (required for a matched cohort).")
+    treatment: str | None = Field(None, description="0/1 treatment (matched cohort; fuzzy RD).")
     outcomes: list[str] = Field(min_length=1)
-    covariates: list[str] = Field(min_length=1)
+    covariates: list[str] = Field(default_factory=list)
     exposure: str | None = Field(None, description="Person-time column (years) for rate outcomes.")
     cluster: str | None = None
+
+
+class RDDSpec(_Model):
+    """Regression discontinuity on a person-level table (analysis-ready or the cohort)."""
+
+    running: str = Field(description="Column of the running variable (e.g. age, a risk score).")
+    cutoff: float = 0.0
+    fuzzy: bool = Field(False, description="Treatment take-up is not fully determined by the cutoff.")
+    p: int = Field(1, ge=0, le=4, description="Order of the local polynomial.")
+    kernel: Literal["triangular", "epanechnikov", "uniform"] = "triangular"
+    bwselect: Literal["mserd", "msetwo", "cerrd", "certwo"] = "mserd"
+    vce: Literal["nn", "hc0", "hc1", "hc2", "hc3"] = "nn"
+    covariates: list[str] = Field(default_factory=list, description="Adjustment covariates.")
+    balance_covariates: list[str] = Field(
+        default_factory=list, description="Covariates checked for a jump at the cutoff.")
+    cluster: str | None = None
+    ci_level: float = Field(0.95, gt=0.5, lt=1)
+
+
+class IVSpec(_Model):
+    """Instrumental variables (2SLS or LIML) on a person-level table."""
+
+    treatment: str = Field(description="The endogenous treatment column.")
+    instruments: list[str] = Field(min_length=1)
+    covariates: list[str] = Field(default_factory=list)
+    method: Literal["2sls", "liml"] = "2sls"
+    cov_type: Literal["unadjusted", "robust", "clustered"] = "robust"
+    cluster: str | None = None
+    weak_instrument_f: float = Field(10.0, gt=0)
+    ci_level: float = Field(0.95, gt=0.5, lt=1)
 
 
 class MatchingSpec(_Model):
@@ -172,6 +204,8 @@ class Config(_Model):
     )
     matching: MatchingSpec = MatchingSpec()
     analysis: AnalysisSpec = AnalysisSpec()
+    rdd: RDDSpec | None = None
+    iv: IVSpec | None = None
     sdc: SDCSpec = SDCSpec()
 
     @field_validator("outcomes")
@@ -180,6 +214,26 @@ class Config(_Model):
         if len(set(v)) != len(v):
             raise ValueError("outcomes are listed more than once")
         return v
+
+    @model_validator(mode="after")
+    def _design_sections(self) -> Config:
+        design = self.evaluation.design
+        if design == "regression_discontinuity" and self.rdd is None:
+            raise ValueError("design 'regression_discontinuity' needs an 'rdd' section")
+        if design == "instrumental_variables" and self.iv is None:
+            raise ValueError("design 'instrumental_variables' needs an 'iv' section")
+        if design != "regression_discontinuity" and self.rdd is not None:
+            raise ValueError("an 'rdd' section needs evaluation.design: regression_discontinuity")
+        if design != "instrumental_variables" and self.iv is not None:
+            raise ValueError("an 'iv' section needs evaluation.design: instrumental_variables")
+        if design == "matched_cohort" and self.roles is not None:
+            if self.roles.treatment is None or not self.roles.covariates or not self.roles.unit_id:
+                raise ValueError("a matched cohort needs roles.unit_id, roles.treatment and "
+                                 "roles.covariates")
+        if self.rdd is not None and self.rdd.fuzzy and (self.roles is None or self.roles.treatment
+                                                        is None) and self.data.analysis_ready:
+            raise ValueError("a fuzzy RD needs roles.treatment (the take-up column)")
+        return self
 
     @model_validator(mode="after")
     def _entry(self) -> Config:

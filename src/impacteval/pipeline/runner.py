@@ -88,16 +88,38 @@ def validate(config: Config | str | Path) -> dict[str, Any]:
     if cfg.data.analysis_ready:
         assert cfg.data.table is not None and cfg.roles is not None
         frame = _read_table(cfg.data.table)
-        r = cfg.roles
-        check_analysis_table(frame, source=f"data.table ({cfg.data.table.name})", unit_id=r.unit_id,
-                             treatment=r.treatment, outcomes=r.outcomes, covariates=r.covariates,
-                             exposure=r.exposure, extra=[r.cluster] if r.cluster else [])
+        _check_ready_table(cfg, frame)
         return {"entry": "analysis_ready", "rows": len(frame)}
     from impacteval.data.ingest import validate_inputs
 
     con = _connect(cfg)
     validate_inputs(cfg.data, con)
     return {"entry": "episode_tables", "tables": sorted(_input_paths(cfg))}
+
+
+def _check_ready_table(cfg: Config, frame: pd.DataFrame) -> None:
+    """Roles and design columns of an analysis-ready table exist and have usable types."""
+    assert cfg.roles is not None and cfg.data.table is not None
+    r = cfg.roles
+    source = f"data.table ({cfg.data.table.name})"
+    if cfg.evaluation.design == "matched_cohort":
+        assert r.treatment is not None and r.unit_id is not None
+        check_analysis_table(frame, source=source, unit_id=r.unit_id, treatment=r.treatment,
+                             outcomes=r.outcomes, covariates=r.covariates, exposure=r.exposure,
+                             extra=[r.cluster] if r.cluster else [])
+        return
+    from impacteval.pipeline.designs import _require_numeric
+
+    if r.unit_id is not None and r.unit_id not in frame.columns:
+        raise SchemaError(f"missing column: {r.unit_id}", where=source)
+    cols = list(r.outcomes)
+    if cfg.rdd is not None:
+        cols += [cfg.rdd.running, *cfg.rdd.covariates, *cfg.rdd.balance_covariates]
+        if cfg.rdd.fuzzy and r.treatment:
+            cols.append(r.treatment)
+    if cfg.iv is not None:
+        cols += [cfg.iv.treatment, *cfg.iv.instruments, *cfg.iv.covariates]
+    _require_numeric(frame, cols, source)
 
 
 def _load_truth(cfg: Config) -> dict[str, Any] | None:
@@ -167,23 +189,43 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
         frame = _read_table(cfg.data.table)
         unit_id, treatment, exposure, setting = r.unit_id, r.treatment, r.exposure, r.cluster
         outcomes, covariates, labels = list(r.outcomes), list(r.covariates), {}
-        t = frame[treatment].astype(bool)
-        attrition = pd.DataFrame([{"step": "analysis_table", "description": "Rows in the analysis-ready table",
-                                   "n_treated": int(t.sum()), "n_control": int((~t).sum())}])
+        attrition = pd.DataFrame(columns=["step", "description", "n_treated", "n_control"])
+        if treatment is not None and cfg.evaluation.design == "matched_cohort":
+            t = frame[treatment].astype(bool)
+            attrition = pd.DataFrame([{"step": "analysis_table",
+                                       "description": "Rows in the analysis-ready table",
+                                       "n_treated": int(t.sum()), "n_control": int((~t).sum())}])
 
-    with bar.stage("match", "match, check balance and estimate"):
-        out = analyse(frame, unit_id=unit_id, treatment=treatment, outcomes=outcomes,
-                      covariates=covariates, exposure=exposure, setting=setting,
-                      matching=cfg.matching, analysis=cfg.analysis, seed=seed, labels=labels)
+    design = cfg.evaluation.design
+    source = f"data.table ({cfg.data.table.name})" if cfg.data.table is not None else "cohort"
+    with bar.stage("estimate", "design and estimate"):
+        if design == "matched_cohort":
+            assert treatment is not None and unit_id is not None
+            out = analyse(frame, unit_id=unit_id, treatment=treatment, outcomes=outcomes,
+                          covariates=covariates, exposure=exposure, setting=setting,
+                          matching=cfg.matching, analysis=cfg.analysis, seed=seed, labels=labels)
+        elif design == "regression_discontinuity":
+            from impacteval.pipeline.designs import analyse_rdd
 
-    attrition = _extend_flow(attrition, out.flow)
+            assert cfg.rdd is not None
+            out = analyse_rdd(frame, outcomes=outcomes, treatment=treatment, spec=cfg.rdd,
+                              source=source)
+        else:
+            from impacteval.pipeline.designs import analyse_iv
+
+            assert cfg.iv is not None
+            out = analyse_iv(frame, outcomes=outcomes, spec=cfg.iv, source=source)
+
+    attrition = _extend_flow(attrition, out.flow) if len(attrition) else out.flow
     result = EvaluationResult(
         evaluation_id=cfg.evaluation.id, title=cfg.evaluation.title, design=cfg.evaluation.design,
         config=cfg.releasable_dump(), estimates=out.estimates, balance=out.balance,
         table_one=out.table_one, attrition=attrition, ingest_report=ingest_report,
         linkage_report=linkage_report, outcome_summary=out.outcome_summary,
         diagnostics=out.diagnostics, figures=out.figures, figure_data=out.figure_data,
-        private={"analysis_table": frame, "matched_cohort": out.matched}, truth=_load_truth(cfg),
+        private=({"analysis_table": frame, "matched_cohort": out.matched}
+                 if design == "matched_cohort" else {"analysis_table": frame}),
+        truth=_load_truth(cfg),
     )
     out_dir = (Path.cwd() / cfg.evaluation.output_dir / cfg.evaluation.id
                if not cfg.evaluation.output_dir.is_absolute()

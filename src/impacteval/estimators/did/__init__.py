@@ -12,6 +12,7 @@ from impacteval.estimators.did.count import PoissonDiD
 from impacteval.estimators.did.event_study import EventStudy, EventStudyResult, event_study
 from impacteval.estimators.did.multiplier import BootstrapResult, multiplier_bootstrap
 from impacteval.estimators.did.panel import WidePanel, wide_panel
+from impacteval.estimators.did.panel_builder import build_panel
 from impacteval.estimators.did.staggered import CallawaySantAnna, GroupTimeATT, group_time_att
 from impacteval.estimators.did.two_by_two import DifferenceInDifferences, TwoWayFixedEffects
 from impacteval.estimators.did.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
@@ -30,6 +31,7 @@ __all__ = [
     "WidePanel",
     "WildBootstrapResult",
     "bacon_decomposition",
+    "build_panel",
     "event_study",
     "group_time_att",
     "multiplier_bootstrap",

@@ -292,3 +292,16 @@ def test_estimate_is_strict_json() -> None:
     )
     text = json.dumps(est.to_dict(), allow_nan=False)
     assert '"effects"' in text and est.details["se_scale"] == "identity"
+
+
+def test_plot_with_dates_marks_the_interruption() -> None:
+    dates = pd.date_range("2019-01-01", periods=36, freq="MS")
+    y = 5 + 0.1 * np.arange(36) + 2.0 * (np.arange(36) >= 18)
+    res = InterruptedTimeSeries(errors="iid").fit_series(
+        pd.DataFrame({"d": dates, "y": y + np.random.default_rng(1).normal(0, 0.1, 36)}),
+        outcome="y", time="d", interruptions=["2020-07-01"],
+    )
+    p = its_plot(res)
+    lines = [ln for ln in p.figure.axes[0].get_lines() if ln.get_linestyle() == ":"]
+    assert len(lines) == 1
+    assert p.data["time"].iloc[0] == pd.Timestamp("2019-01-01")

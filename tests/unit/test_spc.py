@@ -174,3 +174,14 @@ def test_figures_written(tmp_path, suffix: str) -> None:  # type: ignore[no-unty
         assert path.stat().st_size > 1000
     with pytest.raises(ConfigError):
         save_figure(fig, tmp_path / "x.pdf")
+
+
+def test_save_chart_writes_png_svg_csv(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from impacteval.spc import save_chart
+
+    y = np.r_[np.random.default_rng(3).normal(10, 1, 24)]
+    chart = xmr_chart(_weekly(y), x="week", y="y")
+    paths = save_chart(chart, tmp_path / "out", "xmr")
+    assert {p.suffix for p in paths.values()} == {".png", ".svg", ".csv"}
+    back = pd.read_csv(paths["csv"])
+    assert len(back) == 24 and "variation" in back.columns

@@ -3,7 +3,7 @@ P/U/C charts with varying denominators and Laney P'/U', rebasing at intervention
 variation labels and figures (see :mod:`impacteval.spc.charts`)."""
 
 from impacteval.spc.charts import SPCChart, attribute_chart, run_chart, xmr_chart
-from impacteval.spc.plot import save_figure, spc_figure
+from impacteval.spc.plot import save_chart, save_figure, spc_figure
 from impacteval.spc.rules import AnhoejResult, anhoej, mdc_rules, run_chart_rules
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "mdc_rules",
     "run_chart",
     "run_chart_rules",
+    "save_chart",
     "save_figure",
     "spc_figure",
     "xmr_chart",

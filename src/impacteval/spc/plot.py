@@ -59,6 +59,23 @@ def spc_figure(chart: SPCChart, *, title: str = "", ylabel: str = "") -> Figure:
     return fig
 
 
+def save_chart(
+    chart: SPCChart, directory: str | Path, name: str, *, title: str = "", ylabel: str = ""
+) -> dict[str, Path]:
+    """Write ``<name>.png``, ``<name>.svg`` and the data behind them, ``<name>.csv``.
+
+    The CSV is :attr:`SPCChart.data` unrounded: apply disclosure control (e.g. to small
+    numerators) before releasing it outside the secure environment.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    fig = spc_figure(chart, title=title, ylabel=ylabel)
+    out = {ext: save_figure(fig, directory / f"{name}.{ext}") for ext in ("png", "svg")}
+    out["csv"] = directory / f"{name}.csv"
+    chart.data.to_csv(out["csv"], index=False)
+    return out
+
+
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write a figure as PNG or SVG (by the file extension)."""
     path = Path(path)

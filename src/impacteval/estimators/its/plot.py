@@ -74,7 +74,8 @@ def its_plot(
     fig = Figure(figsize=(8, 4.5))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    x_all = s["t"].to_numpy(dtype=float)
+    dated = bool(pd.api.types.is_datetime64_any_dtype(s["time"]))
+    x_all = s["time"].to_numpy() if dated else s["t"].to_numpy(dtype=float)
     for grp, colour, label in ((1, "tab:blue", "intervention"), (0, "tab:grey", "comparison")):
         m = data["group"].to_numpy() == grp
         if not m.any():
@@ -94,12 +95,19 @@ def its_plot(
             ax.fill_between(x[pm], d["counterfactual_lower"].to_numpy()[pm],
                             d["counterfactual_upper"].to_numpy()[pm], color="tab:red",
                             alpha=0.15, lw=0, label=f"{result.estimate.ci_level:.0%} CI")
+    t_num = s["t"].to_numpy(dtype=float)
     for start in result.details["interruptions"]:
-        ax.axvline(start - 0.5, color="black", lw=0.8, ls=":")
-    ax.set_xlabel(f"time ({result.details['time_unit']}s since start)")
+        after = np.flatnonzero(t_num >= start)
+        if dated and after.size:
+            ax.axvline(x_all[after[np.argmin(t_num[after])]], color="black", lw=0.8, ls=":")
+        elif not dated:
+            ax.axvline(start - 0.5, color="black", lw=0.8, ls=":")
+    ax.set_xlabel("date" if dated else f"time ({result.details['time_unit']}s since start)")
     ax.set_ylabel(ylabel or ("rate" if rate_per else "outcome"))
     if title:
         ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
+    if dated:
+        fig.autofmt_xdate()
     fig.tight_layout()
     return ITSPlot(figure=fig, data=data.reset_index(drop=True))

@@ -1,4 +1,4 @@
-"""MatchedMeanDifference against R's lm + sandwich::vcovCL on MatchIt's matched `lalonde`.
+"""MatchedMeanDifference and MatchedRiskContrast against R's lm + sandwich::vcovCL on MatchIt's matched `lalonde`.
 
 Source of every expected number: tests/reference/data/matchit_lalonde_outcome.json, written by
 tests/reference/scripts/matchit_lalonde_outcome.R (MatchIt 4.5.1 with upstream's abs() fix,
@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from impacteval.estimators.regression import MatchedMeanDifference
+from impacteval.estimators.regression import MatchedMeanDifference, MatchedRiskContrast
 
 DATA = Path(__file__).parent / "data"
 COVARIATES = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
@@ -58,3 +58,25 @@ def test_equals_lm_vcovcl(ref: dict, matched: pd.DataFrame, case, covariance, ad
     assert est.scale == "difference" and est.estimand == "ATT"
     assert est.details["n_clusters"] == [185]
     pd.testing.assert_frame_equal(matched, before)
+
+
+@pytest.mark.parametrize(("case", "adjusted"), [("risk_plain", False), ("risk_adjusted", True)])
+def test_risk_contrasts_equal_glm_gcomputation(ref: dict, matched: pd.DataFrame, case, adjusted):
+    """Binary outcome any earnings in 1978 (re78 > 0); R: glm + vcovCL + delta method."""
+    data = matched.assign(employed=(matched["re78"] > 0).astype(int))
+    roles = {
+        "outcome": "employed",
+        "treatment": "treat",
+        "weights": "weights",
+        "clusters": ["subclass"],
+        "covariates": [c for c in COVARIATES if c != "race"] if adjusted else (),
+    }
+    rd = MatchedRiskContrast().fit(data, **roles)
+    rr = MatchedRiskContrast(contrast="risk_ratio").fit(data, **roles)
+    expected = ref[case]
+    assert rd.estimate == pytest.approx(expected["rd"], rel=RTOL)
+    assert rd.std_error == pytest.approx(expected["rd_se"], rel=RTOL)
+    assert rr.estimate == pytest.approx(expected["rr"], rel=RTOL)
+    assert rr.std_error == pytest.approx(expected["log_rr_se"], rel=RTOL)
+    assert rd.details["risk_control"] == pytest.approx(expected["p0"], rel=RTOL)
+    assert rr.scale == "risk_ratio" and rd.scale == "difference"

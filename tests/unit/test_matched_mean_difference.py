@@ -79,3 +79,30 @@ def test_errors(pairs: pd.DataFrame) -> None:
         )
     with pytest.raises(ConfigError, match="one or two"):
         MatchedMeanDifference().fit(pairs, outcome="y", treatment="t", clusters=["pair", "x", "w"])
+
+
+def test_risk_contrast_plain_is_difference_of_proportions(pairs: pd.DataFrame) -> None:
+    from impacteval.estimators.regression import MatchedRiskContrast
+
+    df = pairs.assign(event=[1, 0, 1, 1, 0, 1, 0, 0])
+    rd = MatchedRiskContrast().fit(df, outcome="event", treatment="t", clusters=["pair"])
+    assert rd.estimate == pytest.approx(0.75 - 0.25, abs=1e-9)
+    rr = MatchedRiskContrast(contrast="risk_ratio").fit(df, outcome="event", treatment="t")
+    assert rr.estimate == pytest.approx(3.0, rel=1e-9)
+
+
+def test_risk_contrast_errors(pairs: pd.DataFrame) -> None:
+    from impacteval.estimators.regression import MatchedRiskContrast
+
+    with pytest.raises(EstimationError, match="must be 0/1"):
+        MatchedRiskContrast().fit(pairs, outcome="y", treatment="t")
+    with pytest.raises(EstimationError, match="no variation"):
+        MatchedRiskContrast().fit(
+            pairs.assign(e=[1, 1, 1, 1, 0, 1, 0, 0]), outcome="e", treatment="t"
+        )
+    # x perfectly separates the outcome within the treated arm: no MLE
+    sep = pairs.assign(e=[1, 1, 0, 1, 0, 1, 0, 1], x=[1.0, 2, 0, 3, 1, 2, 0, 2])
+    with pytest.raises(EstimationError, match="converge"):
+        MatchedRiskContrast().fit(sep, outcome="e", treatment="t", covariates=["x"])
+    with pytest.raises(ConfigError, match="contrast"):
+        MatchedRiskContrast(contrast="odds")  # type: ignore[arg-type]

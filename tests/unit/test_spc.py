@@ -185,3 +185,28 @@ def test_save_chart_writes_png_svg_csv(tmp_path) -> None:  # type: ignore[no-unt
     assert {p.suffix for p in paths.values()} == {".png", ".svg", ".csv"}
     back = pd.read_csv(paths["csv"])
     assert len(back) == 24 and "variation" in back.columns
+
+
+def test_runs_test_matches_enumeration() -> None:
+    """Exact runs distribution against brute-force enumeration of all arrangements."""
+    from itertools import combinations
+
+    from impacteval.spc import runs_test
+
+    n1, n2 = 5, 4
+    counts: dict[int, int] = {}
+    for above in combinations(range(n1 + n2), n1):
+        s = np.where(np.isin(np.arange(n1 + n2), above), 1, -1)
+        r = 1 + int(np.sum(s[1:] != s[:-1]))
+        counts[r] = counts.get(r, 0) + 1
+    total = sum(counts.values())
+    y = np.array([1, 1, 1, 1, 1, -1, -1, -1, -1], dtype=float)  # 2 runs
+    t = runs_test(y, 0.0)
+    assert t.n_runs == 2 and (t.n_above, t.n_below) == (5, 4)
+    assert t.p_too_few == pytest.approx(counts[2] / total)
+    assert t.too_few and not t.too_many  # 2/126 = 0.016 <= 0.025
+    alt = runs_test(np.array([1, -1, 1, -1, 1, -1, 1, -1, 1], dtype=float), 0.0)
+    assert alt.n_runs == 9
+    assert alt.p_too_many == pytest.approx(counts[9] / total)
+    chart = run_chart(_weekly(y + 5), x="week", y="y")
+    assert {"n_runs", "too_few_runs", "too_many_runs"} <= set(chart.parts.columns)

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from impacteval.exceptions import ConfigError, SchemaError
-from impacteval.spc.rules import anhoej, mdc_rules, run_chart_rules
+from impacteval.spc.rules import anhoej, mdc_rules, run_chart_rules, runs_test
 
 Direction = Literal["increase", "decrease", "neutral"]
 AttributeChart = Literal["p", "u", "c"]
@@ -69,7 +69,8 @@ class SPCChart:
     parts
         One row per part: ``part, first_x, n_obs, n_useful, centre, longest_run,
         longest_run_max, n_crossings, n_crossings_min, runs_signal, short_baseline``
-        (fewer than 12 baseline points: trial limits).
+        (fewer than 12 baseline points: trial limits); run charts add ``n_runs,
+        runs_p_too_few, runs_p_too_many, too_few_runs, too_many_runs`` (exact runs test).
     improvement_direction
         ``"increase"``, ``"decrease"`` or ``"neutral"``.
     """
@@ -222,7 +223,8 @@ def run_chart(
     shift_length: int = 6,
     trend_length: int = 5,
 ) -> SPCChart:
-    """Run chart: median of the baseline, Perla shift/trend rules and Anhoej runs analysis.
+    """Run chart: median of the baseline, Perla shift/trend rules, the exact runs test (too
+    few / too many runs, in ``parts``) and Anhoej runs analysis.
 
     Parameters
     ----------
@@ -259,6 +261,12 @@ def run_chart(
         direction[m] = np.where(flags["shift"], np.sign(yv[m] - med), np.where(flags["trend"], step, 0))
     kind = np.where(shift, "shift", np.where(trend, "trend", "")).astype(object)
     parts = _parts_table(frame, x, part, base, centre, yv)
+    tests = [runs_test(yv[part == p], float(centre[part == p][0])) for p in parts["part"]]
+    parts["n_runs"] = [t.n_runs for t in tests]
+    parts["runs_p_too_few"] = [t.p_too_few for t in tests]
+    parts["runs_p_too_many"] = [t.p_too_many for t in tests]
+    parts["too_few_runs"] = [t.too_few for t in tests]
+    parts["too_many_runs"] = [t.too_many for t in tests]
     out = pd.DataFrame({
         "x": frame[x].to_numpy(), "y": yv, "part": part, "baseline": base, "centre": centre,
         "lower": np.nan, "upper": np.nan, "near_lower": np.nan, "near_upper": np.nan,

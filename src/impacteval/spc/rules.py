@@ -20,12 +20,17 @@ Making Data Count rules (NHS England; as ``NHSRplotthedots`` 0.2.2
 Classic run-chart rules (Perla, Provost & Murray 2011, *BMJ Qual Saf* 20:46-51): a shift is
 ``shift_length`` (6) or more consecutive points on one side of the median, points on the
 median neither making nor breaking it; a trend is ``trend_length`` (5) or more points all going
-up (or down), repeated values neither making nor breaking it.
+up (or down), repeated values neither making nor breaking it. Too few or too many runs: the
+exact Wald-Wolfowitz runs test (Swed & Eisenhart 1943, *Ann Math Stat* 14:66-87) given the
+observed numbers of points above and below the median, two-sided at 5% (2.5% per tail); this
+is the exact test behind Perla et al.'s table, computed for the actual split rather than read
+from the table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import comb
 
 import numpy as np
 from scipy import stats
@@ -188,3 +193,39 @@ def run_chart_rules(
             trend[keep[s] : keep[e + 1] + 1] = True
         s = e + 1
     return {"shift": shift, "trend": trend}
+
+
+@dataclass(frozen=True)
+class RunsTest:
+    """Exact runs test of one part (``None`` p-values when a side has no points)."""
+
+    n_runs: int
+    n_above: int
+    n_below: int
+    p_too_few: float | None
+    p_too_many: float | None
+    too_few: bool
+    too_many: bool
+
+
+def _runs_pmf(r: int, n1: int, n2: int) -> float:
+    total = comb(n1 + n2, n1)
+    if r % 2 == 0:
+        k = r // 2
+        return 2 * comb(n1 - 1, k - 1) * comb(n2 - 1, k - 1) / total
+    k = (r - 1) // 2
+    return (comb(n1 - 1, k) * comb(n2 - 1, k - 1) + comb(n1 - 1, k - 1) * comb(n2 - 1, k)) / total
+
+
+def runs_test(y: np.ndarray, median: float, *, alpha: float = 0.05) -> RunsTest:
+    """Exact two-sided runs test around ``median`` (points on it are ignored)."""
+    side = np.sign(np.asarray(y, dtype=float) - median)
+    side = side[np.isfinite(side) & (side != 0)]
+    n1, n2 = int(np.sum(side > 0)), int(np.sum(side < 0))
+    n_runs = int(1 + np.sum(side[1:] != side[:-1])) if side.size else 0
+    if n1 == 0 or n2 == 0:
+        return RunsTest(n_runs, n1, n2, None, None, False, False)
+    pmf = {r: _runs_pmf(r, n1, n2) for r in range(2, n1 + n2 + 1)}
+    p_few = float(sum(v for r, v in pmf.items() if r <= n_runs))
+    p_many = float(sum(v for r, v in pmf.items() if r >= n_runs))
+    return RunsTest(n_runs, n1, n2, p_few, p_many, p_few <= alpha / 2, p_many <= alpha / 2)

@@ -152,7 +152,7 @@ def _completeness(est: EffectEstimate, allow_nan: Collection[str],
         tidy = est.tidy()
         if len(tidy) != 1:
             problems.append("tidy() must return one row")
-    except Exception as exc:  # noqa: BLE001 - any failure here breaks the contract
+    except Exception as exc:
         problems.append(f"tidy() raised {type(exc).__name__}")
     return problems
 
@@ -257,7 +257,7 @@ def check_estimator(
         warnings.simplefilter("always")
         try:
             first = estimator.fit(data, **roles)
-        except Exception as exc:  # noqa: BLE001 - report, do not crash the check
+        except Exception as exc:
             raise EstimatorCheckError(
                 name, [f"fit raised {type(exc).__name__}: {str(exc)[:300]}"]
             ) from exc
@@ -276,7 +276,7 @@ def check_estimator(
         passed.append("does not mutate roles")
     try:
         same_self = est_before == estimator
-    except Exception:  # noqa: BLE001 - estimators holding arrays may not compare
+    except Exception:
         same_self = repr(est_before) == repr(estimator)
     (passed.append("does not mutate the estimator") if same_self
      else failures.append("fit mutated the estimator"))
@@ -291,7 +291,7 @@ def check_estimator(
             try:
                 a = variant.fit(data, **roles).to_dict()
                 b = variant.fit(data, **roles).to_dict()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 determinism.append(f"refit raised {type(exc).__name__}")
                 continue
             d = _same(a, b)
@@ -319,7 +319,7 @@ def check_estimator(
             except ImpactEvalError as exc:
                 if not exc.where:
                     role_failures.append(f"missing {role} column: the error has no where=")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 role_failures.append(
                     f"missing {role} column raised {type(exc).__name__}, not an ImpactEvalError"
                 )

@@ -71,6 +71,9 @@ class DifferenceInDifferences:
         clusters.
     bootstrap_weights : {"rademacher", "webb"}
         Bootstrap weights (Webb's six-point weights for fewer than about 12 clusters).
+    wild_bootstrap_ci
+        Also invert the bootstrap test into a ``ci_level`` confidence interval (about 30
+        bootstrap runs; off by default).
     seed
         Seed of the bootstrap's ``numpy.random.Generator``.
     design
@@ -93,6 +96,7 @@ class DifferenceInDifferences:
     ci_level: float = 0.95
     wild_bootstrap: int = 0
     bootstrap_weights: BootstrapWeights = "rademacher"
+    wild_bootstrap_ci: bool = False
     seed: int | None = None
     design: str = "difference_in_differences"
 
@@ -183,10 +187,14 @@ class DifferenceInDifferences:
                                   where=f"{WHERE}.wild_bootstrap", hint="pass clusters='<column>'")
             wb = wild_cluster_bootstrap(X, y, cl.iloc[:, 0].to_numpy(), 3,  # type: ignore[union-attr]
                                         weights=self.bootstrap_weights, n_boot=self.wild_bootstrap,
-                                        rng=np.random.default_rng(self.seed))
+                                        rng=np.random.default_rng(self.seed),
+                                        ci_level=self.ci_level if self.wild_bootstrap_ci else None)
             details.update(wild_bootstrap_p_value=wb.p_value, wild_bootstrap_draws=wb.n_boot,
                            wild_bootstrap_weights=wb.weights,
                            wild_bootstrap_enumerated=wb.enumerated)
+            if self.wild_bootstrap_ci:
+                details.update(wild_bootstrap_ci_lower=wb.ci_lower,
+                               wild_bootstrap_ci_upper=wb.ci_upper)
         if unit is not None:
             units = data.loc[keep, [unit]].assign(_d=d)
             n_t = int(units.loc[units["_d"] == 1, unit].nunique())

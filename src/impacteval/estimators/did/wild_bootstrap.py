@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 BootstrapWeights = Literal["rademacher", "webb"]
 
@@ -30,9 +31,13 @@ class WildBootstrapResult:
     Attributes
     ----------
     t_stat
-        Observed cluster-robust t statistic.
+        Observed cluster-robust t statistic of ``beta_k - null``.
     p_value
-        Symmetric bootstrap p-value: share of bootstrap ``|t*|`` at least ``|t|``.
+        Symmetric bootstrap p-value: share of bootstrap ``|t*|`` at least ``|t|`` (ties
+        counted: under full enumeration the all-plus and all-minus sign vectors reproduce
+        ``|t|`` exactly, so this is the conservative convention).
+    ci_lower, ci_upper
+        Bootstrap confidence interval by test inversion (NaN unless ``ci_level`` was given).
     n_boot
         Number of bootstrap draws used (``2**G`` under full enumeration).
     weights
@@ -49,6 +54,8 @@ class WildBootstrapResult:
     weights: str
     enumerated: bool
     n_clusters: int
+    ci_lower: float = float("nan")
+    ci_upper: float = float("nan")
 
 
 def _draw(kind: str, n_boot: int, n_clusters: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
@@ -70,9 +77,11 @@ def wild_cluster_bootstrap(
     weights: BootstrapWeights = "rademacher",
     n_boot: int = 9999,
     rng: np.random.Generator,
+    null: float = 0.0,
+    ci_level: float | None = None,
     chunk: int = 2000,
 ) -> WildBootstrapResult:
-    """Restricted wild cluster bootstrap p-value for ``H0: beta_k = 0`` in ``y = X beta + u``.
+    """Restricted wild cluster bootstrap p-value for ``H0: beta_k = null`` in ``y = X beta + u``.
 
     Parameters
     ----------
@@ -89,6 +98,12 @@ def wild_cluster_bootstrap(
         Number of bootstrap draws.
     rng
         Source of randomness.
+    null
+        Value of ``beta_k`` under the null hypothesis.
+    ci_level
+        If given, also the confidence interval: the set of nulls not rejected at
+        ``1 - ci_level`` (the same bootstrap weights for every null), found by root-finding
+        on each side of the estimate.
     chunk
         Bootstrap draws processed at once (bounds memory at ``n x chunk`` floats).
 
@@ -103,35 +118,65 @@ def wild_cluster_bootstrap(
     """
     g, _ = pd.factorize(pd.Series(np.asarray(clusters)))
     G = int(g.max()) + 1
-    n, p = X.shape
     xtx_inv = np.linalg.inv(X.T @ X)
     a_k = X @ xtx_inv[:, k]  # beta_k = a_k' y
     scale = G / (G - 1)
 
-    def t_stats(Y: np.ndarray) -> np.ndarray:
+    def fit(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficient k and its cluster-robust SE for each column of Y."""
         beta = xtx_inv @ (X.T @ Y)
         E = Y - X @ beta
         S = np.zeros((G, Y.shape[1]))
         np.add.at(S, g, a_k[:, None] * E)
-        se = np.sqrt(scale * np.sum(S**2, axis=0))
-        return beta[k] / se
+        return beta[k], np.sqrt(scale * np.sum(S**2, axis=0))
 
-    t_obs = float(t_stats(y[:, None])[0])
-    Xr = np.delete(X, k, axis=1)
-    br = np.linalg.lstsq(Xr, y, rcond=None)[0]
-    fitted_r = Xr @ br
-    resid_r = y - fitted_r
+    def t_stats(Y: np.ndarray, b0: float) -> np.ndarray:
+        b, se = fit(Y)
+        return (b - b0) / se
+
     V, enumerated = _draw(weights, n_boot, G, rng)
-    exceed = 0
-    for start in range(0, V.shape[0], chunk):
-        v = V[start : start + chunk]
-        Y = fitted_r[:, None] + resid_r[:, None] * v[:, g].T
-        exceed += int(np.sum(np.abs(t_stats(Y)) >= abs(t_obs) - 1e-12))
+    Xr = np.delete(X, k, axis=1)
+    xr_pinv = np.linalg.pinv(Xr)
+
+    def p_value(b0: float) -> tuple[float, float]:
+        t_obs = float(t_stats(y[:, None], b0)[0])
+        y0 = y - b0 * X[:, k]
+        fitted_r = Xr @ (xr_pinv @ y0) + b0 * X[:, k]
+        resid_r = y - fitted_r
+        exceed = 0
+        for start in range(0, V.shape[0], chunk):
+            v = V[start : start + chunk]
+            Y = fitted_r[:, None] + resid_r[:, None] * v[:, g].T
+            exceed += int(np.sum(np.abs(t_stats(Y, b0)) >= abs(t_obs) * (1 - 1e-10)))
+        return t_obs, exceed / V.shape[0]
+
+    t_obs, p = p_value(null)
+    lo = hi = float("nan")
+    if ci_level is not None:
+        alpha = 1 - ci_level
+        b_arr, se_arr = fit(y[:, None])
+        beta_hat, se_hat = float(b_arr[0]), float(se_arr[0])
+
+        def gap(b0: float) -> float:
+            return p_value(b0)[1] - alpha - 1e-12
+
+        bounds = []
+        for direction in (-1.0, 1.0):
+            far = beta_hat + direction * 4 * se_hat
+            step = 0
+            while gap(far) > 0 and step < 8:
+                far = beta_hat + direction * 4 * se_hat * 2 ** (step + 1)
+                step += 1
+            bounds.append(optimize.brentq(gap, beta_hat, far, xtol=1e-8 * (1 + abs(se_hat)))
+                          if gap(far) <= 0 else float("nan"))
+        lo, hi = bounds
     return WildBootstrapResult(
         t_stat=t_obs,
-        p_value=exceed / V.shape[0],
+        p_value=p,
         n_boot=int(V.shape[0]),
         weights=weights,
         enumerated=enumerated,
         n_clusters=G,
+        ci_lower=lo,
+        ci_upper=hi,
     )

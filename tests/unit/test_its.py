@@ -305,3 +305,9 @@ def test_plot_with_dates_marks_the_interruption() -> None:
     lines = [ln for ln in p.figure.axes[0].get_lines() if ln.get_linestyle() == ":"]
     assert len(lines) == 1
     assert p.data["time"].iloc[0] == pd.Timestamp("2019-01-01")
+
+
+def test_group_without_comparison_rows() -> None:
+    df = _series(noise=1.0).assign(g=1)
+    with pytest.raises(DesignError, match="no comparison"):
+        InterruptedTimeSeries().fit(df, outcome="y", time="t", interruptions=[24], group="g")

@@ -25,6 +25,10 @@ Errors / standard errors (``errors``)
     (statsmodels ``SARIMAX`` with the design as exogenous regressors and no trend), as R
     ``arima(y, order = c(p, 0, q), xreg = X, include.mean = FALSE, method = "ML")``.
 
+Excluded phase-in periods are dropped from the OLS/GLM fits (the Newey-West weights then
+treat the rows either side of the gap as adjacent) and are missing values in the ARIMA
+likelihood (which keeps the time spacing).
+
 Intervals
     Wald intervals; Student t with the residual degrees of freedom for gaussian ``"iid"``
     (as ``confint.lm``), normal otherwise (as ``Epi::ci.lin`` in Lopez Bernal et al. 2017).
@@ -97,7 +101,8 @@ class ITSResult:
     coefficients
         ``term, estimate, std_error, ci_lower, ci_upper, p_value`` on the model scale.
     series
-        One row per observation (sorted by group then time): ``time`` (as given), ``t``
+        One row per observation (intervention series first, each in time order): ``time``
+        (as given), ``t``
         (numeric), ``group`` (1 intervention, 0 comparison), ``observed``, ``population``
         (or NaN), ``fitted``, ``counterfactual``, ``counterfactual_lower``,
         ``counterfactual_upper`` (pointwise band of the counterfactual mean), ``post`` (at or
@@ -350,6 +355,12 @@ class InterruptedTimeSeries:
         cal_month = frame[month].to_numpy(dtype=float) if month else (
             axis.month[order] if axis.month is not None else None
         )
+        if group and not np.any(g == 0):
+            raise DesignError(
+                f"the group column {group!r} marks no comparison series (no rows with 0)",
+                where=where,
+                hint="give the comparison series' rows with group 0, or drop group",
+            )
         self._check_series(t, g, starts, where)
 
         period = self.period

@@ -29,6 +29,9 @@ BUILTIN_MODULES = (
     "impacteval.estimators.regression",
     "impacteval.estimators.rdd",
     "impacteval.estimators.iv",
+    "impacteval.estimators.did",
+    "impacteval.estimators.its",
+    "impacteval.estimators.synthetic",
 )
 
 

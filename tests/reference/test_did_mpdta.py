@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
-from impacteval.estimators.did import CallawaySantAnna
+from impacteval.estimators.did import CallawaySantAnna, dynamic_plot, group_time_plot
 
 DATA = Path(__file__).parent / "data"
 CASES = json.loads((DATA / "did_mpdta_differences.json").read_text())["cases"]
@@ -103,3 +104,7 @@ def test_multiplier_bootstrap_close_to_analytic(mpdta: pd.DataFrame) -> None:
     # (README's band: critical value about 2.6-2.7)
     assert 1.96 < est.details["critical_value"] < 2.87
     assert (cells["band_upper"] - cells["band_lower"] > cells["ci_upper"] - cells["ci_lower"]).all()
+    dyn = est.details["aggregations"]["dynamic"]["table"]
+    assert {"band_lower", "band_upper"} <= set(dyn.columns)
+    assert isinstance(dynamic_plot(dyn), Figure)
+    assert isinstance(group_time_plot(cells), Figure)

@@ -13,6 +13,7 @@ from impacteval.estimators.did.event_study import EventStudy, EventStudyResult, 
 from impacteval.estimators.did.multiplier import BootstrapResult, multiplier_bootstrap
 from impacteval.estimators.did.panel import WidePanel, wide_panel
 from impacteval.estimators.did.panel_builder import build_panel
+from impacteval.estimators.did.plots import dynamic_plot, group_time_plot
 from impacteval.estimators.did.staggered import CallawaySantAnna, GroupTimeATT, group_time_att
 from impacteval.estimators.did.two_by_two import DifferenceInDifferences, TwoWayFixedEffects
 from impacteval.estimators.did.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
@@ -32,8 +33,10 @@ __all__ = [
     "WildBootstrapResult",
     "bacon_decomposition",
     "build_panel",
+    "dynamic_plot",
     "event_study",
     "group_time_att",
+    "group_time_plot",
     "multiplier_bootstrap",
     "wide_panel",
     "wild_cluster_bootstrap",

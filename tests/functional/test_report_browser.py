@@ -45,8 +45,9 @@ pytestmark = pytest.mark.browser
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 #: Sections every report must show (ids of <section> elements in report.html.j2).
-KEY_SECTIONS = ("summary", "methods", "participants", "descriptive", "balance",
-                "outcomes", "results", "limitations", "reproducibility")
+KEY_SECTIONS = ("summary", "credibility", "methods", "participants", "descriptive", "balance",
+                "outcomes", "results", "sensitivity", "limitations", "reproducibility",
+                "checklists")
 
 WINDOW = (1280, 2400)
 
@@ -172,6 +173,8 @@ def test_report_loads_without_console_errors_and_shows_key_sections(
     assert probe["images"] >= 4  # flow, love plot, overlap, forest (+ design figures)
     assert probe["broken"] == [], probe["broken"]
     assert "Summary for commissioners" in probe["h2"]
+    assert "Can these results be trusted?" in probe["h2"]
+    assert "Reporting checklists" in probe["h2"]
 
 
 @needs_browser

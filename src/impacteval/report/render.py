@@ -15,7 +15,18 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from impacteval.report.checklists import (
+    RECORD_ITEMS,
+    STROBE_ITEMS,
+    before_after_design,
+    codelists_used,
+    credibility_checklist,
+    design_diagnostics,
+    fill_checklist,
+)
+from impacteval.derive.codelists import codelist_versions
 from impacteval.report.sdc import DisclosureRegime
+from impacteval.report.sensitivity import evalue_rows, sensitivity_context
 from impacteval.report.tables import (
     ReleasedTable,
     absolute_difference,
@@ -50,22 +61,8 @@ _FAMILIES = {"poisson": "Poisson", "negative_binomial": "negative binomial (NB2)
 #: Figures the report places in its own sections; other figures go after the main results.
 _REPORT_FIGURES = ("flow", "love_plot", "propensity_overlap", "forest")
 
-#: STROBE items (von Elm et al. 2007) and the report section that addresses each.
-STROBE_ITEMS: tuple[tuple[str, str, str], ...] = (
-    ("1", "Title and abstract", "summary"),
-    ("4", "Study design", "methods"),
-    ("5", "Setting", "methods"),
-    ("6", "Participants (eligibility, matching criteria)", "methods"),
-    ("7", "Variables (outcomes, exposures, confounders)", "methods"),
-    ("8", "Data sources / measurement", "methods"),
-    ("12", "Statistical methods", "methods"),
-    ("13", "Participants (numbers at each stage, flow diagram)", "participants"),
-    ("14", "Descriptive data", "descriptive"),
-    ("15", "Outcome data", "outcomes"),
-    ("16", "Main results", "results"),
-    ("19", "Limitations", "limitations"),
-    ("22", "Funding / reproducibility", "reproducibility"),
-)
+#: Diagnostics shown in their own sections, not in the generic diagnostics table.
+_STRUCTURED_DIAGNOSTICS = ("sensitivity", "subgroups", "codelists", "warnings")
 
 
 def outcome_label(outcome: str) -> str:
@@ -294,6 +291,13 @@ def _limitations(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
             f"{how_many} treated people had no comparison within the caliper and were "
             "excluded: the estimate describes the matched treated people."
         )
+    for c in design_diagnostics(diagnostics, float(
+            (result.config.get("matching") or {}).get("smd_threshold", 0.1))):
+        if not c["ok"] and c["key"] != "max_abs_smd_after":
+            items.append(
+                f"{c['label']}: {c['value']} fails the rule {c['rule']}, so the assumption of "
+                f"{c['assumption']} is in doubt."
+            )
     for w in diagnostics.get("warnings") or []:
         items.append(str(w))
     if n_suppressed:
@@ -302,10 +306,24 @@ def _limitations(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
             "as a label; other counts are rounded, so totals may not add up exactly."
         )
     items.append(
+        "Routine hospital data are recorded for payment and administration, not for research: "
+        "diagnoses can be missing or miscoded, coding depth differs between trusts and changes "
+        "over time, and care outside hospital (general practice, community services) is not "
+        "seen."
+    )
+    items.append(
         "This is an observational comparison. Matching balances the recorded characteristics "
         "only; unmeasured differences (for example in frailty or family support) can bias the "
         "estimate (unmeasured confounding)."
     )
+    if before_after_design(result.design):
+        items.append(
+            "Regression to the mean: this is a before-and-after comparison. If the group was "
+            "chosen, or started the intervention, when its hospital use was unusually high, its "
+            "use would tend to fall afterwards without any intervention, and the comparison "
+            "would credit that fall to the intervention. Treat a fall with caution unless a "
+            "comparison group or a long pre-period shows it is not a return to the usual level."
+        )
     items.append(
         "Regression to the mean: people often start an intervention (such as a move into care) "
         "after a crisis, when hospital use is unusually high and tends to fall anyway. Comparing "
@@ -353,7 +371,9 @@ def build_context(
     summaries += [plain_summary(e) for e in matched if e.outcome != primary]
     truth = dict((result.truth or {}).get("outcomes", {}))
     est_rows = []
-    for r in _rows(tables["estimates"]):
+    evalues = evalue_rows(result.estimates)
+    for i, r in enumerate(_rows(tables["estimates"])):
+        ev = evalues[i] if i < len(evalues) else None
         t = truth.get(r["outcome"])
         true_value = t.get("value") if isinstance(t, Mapping) and t.get("scale") == r["scale"] else None
         est_rows.append(
@@ -375,6 +395,8 @@ def build_context(
                     else "-"
                 ),
                 "truth": fmt_number(true_value) if true_value is not None else "-",
+                "evalue": (f"{fmt_number(ev['point'])} ({fmt_number(ev['ci'])})"
+                           if ev is not None else "-"),
             }
         )
     table_one = []
@@ -429,7 +451,54 @@ def build_context(
         for n, b64 in figures.items()
         if n not in _REPORT_FIGURES
     ]
+    methods = _methods(result, tables, regime)
+    limitations = _limitations(result, tables, diagnostics, n_suppressed) + (
+        [
+            f"Figure(s) withheld by disclosure control because the data behind them were "
+            f"not supplied: {', '.join(withheld_figures)}."
+        ]
+        if withheld_figures
+        else []
+    )
+    sensitivity = sensitivity_context(result, diagnostics, outcome_label)
+    smd_threshold = float((result.config.get("matching") or {}).get("smd_threshold", 0.1))
+    checks = design_diagnostics(diagnostics, smd_threshold)
+    primary_ev = next(
+        (ev for e, ev in zip(result.estimates, evalues, strict=True)
+         if ev is not None and e.outcome == primary),
+        None,
+    )
+    credibility = credibility_checklist(
+        balance=balance,
+        diagnostics=diagnostics,
+        design=result.design,
+        design_checks=checks,
+        regime_name=regime.name,
+        n_suppressed=n_suppressed,
+        evalue_primary=(
+            {"point": fmt_number(primary_ev["point"]), "ci": fmt_number(primary_ev["ci"]),
+             "ci_raw": float(primary_ev["ci"]) if primary_ev["ci"] is not None else 1.0}
+            if primary_ev is not None else None
+        ),
+        negative_controls=sensitivity["negative_controls"],
+        n_limitations=len(limitations),
+    )
+    codelists = codelists_used(
+        result.config,
+        [str(c) for c in result.balance.get("covariate", [])],
+        [e.outcome for e in result.estimates],
+        diagnostics,
+        codelist_versions(),
+    )
+    strobe, record = _checklist_notes(result, methods, attrition, codelists, checks,
+                                      sensitivity, limitations, manifest)
     return {
+        "credibility": credibility,
+        "credibility_summary": _credibility_summary(credibility),
+        "sensitivity": sensitivity,
+        "codelists": codelists,
+        "assumptions": checks,
+        "record": record,
         "title": result.title,
         "evaluation_id": result.evaluation_id,
         "design": result.design.replace("_", " "),
@@ -437,7 +506,7 @@ def build_context(
         "design_key": re.sub(r"[^a-z0-9_]", "_", result.design.lower()),
         "primary_outcome": outcome_label(primary) if primary else None,
         "summaries": summaries,
-        "methods": _methods(result, tables, regime),
+        "methods": methods,
         "attrition": attrition,
         "table_one": table_one,
         "balance": balance,
@@ -446,19 +515,11 @@ def build_context(
         "has_truth": bool(truth),
         "figures": {**dict.fromkeys(_REPORT_FIGURES), **dict(figures)},
         "extra_figures": extra_figures,
-        "limitations": _limitations(result, tables, diagnostics, n_suppressed)
-        + (
-            [
-                f"Figure(s) withheld by disclosure control because the data behind them were "
-                f"not supplied: {', '.join(withheld_figures)}."
-            ]
-            if withheld_figures
-            else []
-        ),
+        "limitations": limitations,
         "diagnostics": [
             {"name": k.replace("_", " "), "value": _display_value(v)}
             for k, v in sorted(diagnostics.items())
-            if k != "warnings"
+            if k not in _STRUCTURED_DIAGNOSTICS
         ],
         "n_suppressed": n_suppressed,
         "regime": {"name": regime.name, "label": regime.label,
@@ -470,8 +531,90 @@ def build_context(
             "engine": manifest.get("engine", "-"),
             "versions": [{"name": k, "version": str(v)} for k, v in sorted(versions.items())],
         },
-        "strobe": [{"item": i, "topic": t, "section": s} for i, t, s in STROBE_ITEMS],
+        "strobe": strobe,
     }
+
+
+def _credibility_summary(rows: Sequence[Mapping[str, str]]) -> str:
+    """One sentence: how many credibility checks passed, need caution or failed."""
+    n = {k: sum(1 for r in rows if r["status"] == k) for k in ("yes", "no", "caution")}
+    parts = [f"{n['yes']} passed"]
+    if n["caution"]:
+        parts.append(f"{n['caution']} need caution")
+    if n["no"]:
+        parts.append(f"{n['no']} failed")
+    return "Credibility checks: " + ", ".join(parts) + "."
+
+
+def _checklist_notes(
+    result: EvaluationResult,
+    methods: Mapping[str, Any],
+    attrition: Sequence[Mapping[str, Any]],
+    codelists: Sequence[Mapping[str, str]],
+    checks: Sequence[Mapping[str, Any]],
+    sensitivity: Mapping[str, Any],
+    limitations: Sequence[str],
+    manifest: Mapping[str, Any],
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """STROBE and RECORD rows with notes filled from the run."""
+    sources = ", ".join(s["table"] for s in methods["sources"]) or "analysis-ready table"
+    linkage = "; ".join(f"{lk['table']} {lk['rate']}" for lk in methods["linkage"])
+    window = methods.get("index_window")
+    period = f"index dates {window[0]} to {window[1]}" if window else "index period as configured"
+    cut = f", data cut {methods['data_cut']}" if methods.get("data_cut") else ""
+    flow = (f"{len(attrition)} steps, from {attrition[0]['n_treated']} treated to "
+            f"{attrition[-1]['n_treated']}" if attrition else "no flow supplied")
+    lists = ", ".join(f"{c['name']} v{c['version']}" for c in codelists) or "none used"
+    n_ev, n_rb = len(sensitivity["evalues"]), len(sensitivity["rosenbaum"])
+    n_nc, n_alt = len(sensitivity["negative_controls"]), len(sensitivity["alternatives"])
+    sens = (f"E-values for {n_ev} estimate(s); Rosenbaum bounds for {n_rb} outcome(s); "
+            f"{n_nc} negative control(s); {n_alt} alternative specification(s)")
+    diag = ", ".join(f"{c['label']} {'met' if c['ok'] else 'not met'}" for c in checks)
+    design = result.design.replace("_", " ")
+    config_hash = manifest.get("config_sha256", manifest.get("config_hash", "-"))
+    strobe = {
+        "1": f"{design}; plain-English summary with absolute and relative effects",
+        "4": design,
+        "5": f"{period}{cut}",
+        "6": f"estimand {methods['estimand']}; comparison areas: "
+             f"{', '.join(methods['control_areas']) or 'as configured'}",
+        "7": f"outcomes: {', '.join(methods['outcomes'])}; covariates: "
+             f"{len(methods['covariates'])}; code lists: {lists}",
+        "8": f"routine hospital data: {sources}",
+        "9": f"design diagnostics: {diag or 'none supplied'}",
+        "10": "all eligible people in the extract (no sample size calculation)",
+        "12": f"{methods['family']} model, {methods['ci_level']} CIs; {sens}",
+        "13": flow,
+        "16": "matched and naive (unadjusted) estimates with CIs",
+        "17": sens,
+        "19": f"{len(limitations)} limitation(s) listed",
+        "22": "not recorded by the run: state funding in the covering paper",
+        "2": f"evaluation of: {result.title}",
+        "3": f"estimate the effect ({methods['estimand']}) on {', '.join(methods['outcomes'])}",
+        "11": "covariates as in the descriptive table (means, percentages, counts)",
+        "14": "characteristics before and after matching; person-years in the outcomes table",
+        "15": "events, person-years and crude rates per arm",
+        "18": "headline effect on the primary outcome in the summary",
+        "20": "summary states the observational nature and the CI's range",
+        "21": "results describe the matched treated people in the setting studied",
+    }
+    record = {
+        "1.1": "routinely collected hospital data (HES/SUS-like episodes)",
+        "1.2": f"{period}{cut}",
+        "1.3": f"linkage rates: {linkage}" if linkage else "no linkage report supplied",
+        "6.1": f"code lists: {lists}",
+        "6.2": "sources of each code list cited in the code-list table",
+        "6.3": f"linkage by pseudonymised person id; {linkage or 'no linkage report'}",
+        "7.1": f"code lists and versions: {lists}",
+        "12.1": f"extract tables read: {sources}",
+        "12.2": "rows rejected at ingest are counted in the data-sources table",
+        "12.3": f"linkage rates per table: {linkage or 'not supplied'}",
+        "13.1": flow,
+        "19.1": "limitations discuss unmeasured confounding, miscoding and changes in coding "
+                "depth, and care not seen in hospital data",
+        "22.1": f"config hash {config_hash}; code and config versioned with the run",
+    }
+    return fill_checklist(STROBE_ITEMS, strobe), fill_checklist(RECORD_ITEMS, record)
 
 
 def _table_one_value(value: Any, statistic: str) -> str:

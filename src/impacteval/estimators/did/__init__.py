@@ -1,15 +1,17 @@
 """Difference-in-differences designs (issue 4).
 
 Importing this package registers the estimators ``"did_2x2"``
-(:class:`DifferenceInDifferences`), ``"did_twfe"`` (:class:`TwoWayFixedEffects`) and
-``"did_callaway_santanna"`` (:class:`CallawaySantAnna`) ``"did_poisson"``
-(:class:`PoissonDiD`) and ``"did_event_study"`` (:class:`EventStudy`).
+(:class:`DifferenceInDifferences`), ``"did_twfe"`` (:class:`TwoWayFixedEffects`),
+``"did_callaway_santanna"`` (:class:`CallawaySantAnna`), ``"did_poisson"``
+(:class:`PoissonDiD`), ``"did_event_study"`` (:class:`EventStudy`) and ``"did_matched"``
+(:class:`MatchedDiD`).
 """
 
 from impacteval.estimators.did.aggregation import Aggregation
 from impacteval.estimators.did.bacon import BaconDecomposition, bacon_decomposition
 from impacteval.estimators.did.count import PoissonDiD
 from impacteval.estimators.did.event_study import EventStudy, EventStudyResult, event_study
+from impacteval.estimators.did.matched import MatchedDiD
 from impacteval.estimators.did.multiplier import BootstrapResult, multiplier_bootstrap
 from impacteval.estimators.did.panel import WidePanel, wide_panel
 from impacteval.estimators.did.panel_builder import build_panel
@@ -27,6 +29,7 @@ __all__ = [
     "EventStudy",
     "EventStudyResult",
     "GroupTimeATT",
+    "MatchedDiD",
     "PoissonDiD",
     "TwoWayFixedEffects",
     "WidePanel",

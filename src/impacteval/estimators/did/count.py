@@ -30,6 +30,7 @@ from impacteval.estimators.did.validation import (
     check_level,
     numeric,
     require,
+    weights_column,
 )
 from impacteval.exceptions import ConfigError, EstimationError, SchemaError
 from impacteval.inference.cluster import sandwich_cov
@@ -73,6 +74,7 @@ class PoissonDiD:
         covariates: Sequence[str] = (),
         unit: str | None = None,
         time: str | None = None,
+        weights: str | None = None,
     ) -> EffectEstimate:
         """Estimate the DiD rate ratio.
 
@@ -91,6 +93,9 @@ class PoissonDiD:
             Numeric covariates.
         unit, time
             Unit and period columns (needed for ``fixed_effects``).
+        weights
+            Optional prior weights (matching weights; rows with weight 0 dropped), as R's
+            ``glm(weights = )``; crude cell rates are weighted too.
 
         Returns
         -------
@@ -108,8 +113,10 @@ class PoissonDiD:
                               where=f"{WHERE}.fixed_effects", hint="pass unit= and time=")
         check_columns(data, {"outcome": [outcome], "exposure": [exposure], "treated": [treated],
                              "post": [post], "clusters": cl_cols, "covariates": covs,
-                             "unit": as_list(unit), "time": as_list(time)})
+                             "unit": as_list(unit), "time": as_list(time),
+                             "weights": as_list(weights)})
         y = numeric(data, outcome, role="outcome")
+        w = weights_column(data, weights)
         e = numeric(data, exposure, role="exposure")
         d = binary(data, treated, role="treated")
         t = binary(data, post, role="post")
@@ -122,10 +129,11 @@ class PoissonDiD:
                               hint="drop rows without exposure (person-time or population)")
         Z = np.column_stack([numeric(data, c, role="covariates") for c in covs]) if covs else \
             np.empty((len(data), 0))
-        keep = ~(np.isnan(y) | np.isnan(e) | np.isnan(d) | np.isnan(t) | np.isnan(Z).any(axis=1))
+        keep = ~(np.isnan(y) | np.isnan(e) | np.isnan(d) | np.isnan(t) | np.isnan(Z).any(axis=1)
+                 | np.isnan(w)) & (w > 0)
         if cl_cols:
             keep &= data[cl_cols].notna().all(axis=1).to_numpy()
-        y, e, d, t, Z = y[keep], e[keep], d[keep], t[keep], Z[keep]
+        y, e, d, t, Z, w = y[keep], e[keep], d[keep], t[keep], Z[keep], w[keep]
         dt = d * t
         require(bool(dt.any()) and bool((dt == 0).any()), "no treated post-period rows",
                 where=f"{WHERE}.data", hint="the treated group needs post-period data")
@@ -142,22 +150,23 @@ class PoissonDiD:
             X = np.column_stack([np.ones_like(y), d, t, dt, Z])
         k = 1 if self.fixed_effects else 3
         try:
-            res = sm.GLM(y, X, family=sm.families.Poisson(), offset=np.log(e)).fit(
+            res = sm.GLM(y, X, family=sm.families.Poisson(), offset=np.log(e),
+                         var_weights=w).fit(
                 method="IRLS", tol=1e-12, maxiter=200)
         except (np.linalg.LinAlgError, ValueError) as exc:
             raise EstimationError("the Poisson model could not be fitted", where=f"{WHERE}.poisson",
                                   hint="check for groups or periods without any events") from exc
         mu = res.fittedvalues
-        bread = np.linalg.pinv((X.T * mu) @ X)
+        bread = np.linalg.pinv((X.T * (w * mu)) @ X)
         cl = data.loc[keep, cl_cols].reset_index(drop=True) if cl_cols else None
-        cov, n_cl = sandwich_cov(bread, X * (y - mu)[:, None], cl, kind="HC0")
+        cov, n_cl = sandwich_cov(bread, X * (w * (y - mu))[:, None], cl, kind="HC0")
         b = float(res.params[k])
         se = float(np.sqrt(cov[k, k]))
         z = stats.norm.ppf(0.5 + self.ci_level / 2)
         cells = pd.DataFrame(
             [{"group": "treated" if dv else "control", "period": "post" if tv else "pre",
-              "events": float(y[(d == dv) & (t == tv)].sum()),
-              "exposure": float(e[(d == dv) & (t == tv)].sum())}
+              "events": float((w * y)[(d == dv) & (t == tv)].sum()),
+              "exposure": float((w * e)[(d == dv) & (t == tv)].sum())}
              for dv in (1, 0) for tv in (0, 1)]
         )
         cells["rate"] = cells["events"] / cells["exposure"] * self.rate_per
@@ -176,5 +185,5 @@ class PoissonDiD:
                      "rate_per": self.rate_per, "cluster": cl_cols,
                      "n_clusters": n_cl if cl_cols else [], "fixed_effects": self.fixed_effects,
                      "n_rows": int(keep.sum()), "n_rows_dropped": int((~keep).sum()),
-                     "converged": bool(res.converged)},
+                     "converged": bool(res.converged), "weights": weights},
         )

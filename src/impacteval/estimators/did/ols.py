@@ -29,14 +29,17 @@ def ols(
     clusters: pd.DataFrame | np.ndarray | None,
     *,
     kind: Literal["HC0", "HC1"] = "HC1",
+    weights: np.ndarray | None = None,
     where: str = "did",
 ) -> OLSFit:
-    """OLS with the covariance of R's ``sandwich::vcovCL(lm_fit, cluster=..., type=kind)``.
+    """(Weighted) OLS with the covariance of R's ``sandwich::vcovCL(lm_fit, cluster=..., type=kind)``.
 
     ``HC1`` (vcovCL's default for ``lm``) is ``G/(G-1) (n-1)/(n-k)`` times the HC0 meat; ``HC0``
-    keeps only ``G/(G-1)``. ``clusters=None`` treats each row as its own cluster.
+    keeps only ``G/(G-1)``. ``clusters=None`` treats each row as its own cluster. ``weights``
+    are ``lm``'s prior weights (scores ``w x e``, bread ``X'WX``); rows must have w > 0.
     """
-    xtx = X.T @ X
+    w = np.ones(len(y)) if weights is None else weights
+    xtx = (X.T * w) @ X
     if np.linalg.matrix_rank(xtx) < X.shape[1]:
         raise EstimationError(
             "the design matrix is rank deficient",
@@ -44,7 +47,7 @@ def ols(
             hint="drop covariates that are constant or collinear with the treatment and period",
         )
     xtx_inv = np.linalg.inv(xtx)
-    coef = xtx_inv @ (X.T @ y)
+    coef = xtx_inv @ (X.T @ (w * y))
     resid = y - X @ coef
-    cov, n_cl = sandwich_cov(xtx_inv, X * resid[:, None], clusters, kind=kind)
+    cov, n_cl = sandwich_cov(xtx_inv, X * (w * resid)[:, None], clusters, kind=kind)
     return OLSFit(coef, resid, xtx_inv, cov, n_cl)

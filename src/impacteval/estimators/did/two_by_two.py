@@ -37,6 +37,7 @@ from impacteval.estimators.did.validation import (
     check_level,
     numeric,
     require,
+    weights_column,
 )
 from impacteval.estimators.did.wild_bootstrap import BootstrapWeights, wild_cluster_bootstrap
 from impacteval.exceptions import ConfigError, EstimationError
@@ -110,6 +111,7 @@ class DifferenceInDifferences:
         clusters: str | Sequence[str] | None = None,
         covariates: Sequence[str] = (),
         unit: str | None = None,
+        weights: str | None = None,
     ) -> EffectEstimate:
         """Estimate the 2x2 DiD.
 
@@ -126,6 +128,9 @@ class DifferenceInDifferences:
             Numeric covariate columns (categorical ones must be dummy-coded first).
         unit
             Unit identifier, used only to count treated and control units (rows otherwise).
+        weights
+            Optional prior weights (e.g. matching weights; rows with weight 0 are dropped):
+            weighted least squares, cell means weighted, ``lm(weights = )`` + ``vcovCL``.
 
         Returns
         -------
@@ -147,26 +152,28 @@ class DifferenceInDifferences:
         cl_cols = as_list(clusters)
         check_columns(data, {"outcome": [outcome], "treated": [treated], "post": [post],
                              "clusters": cl_cols, "covariates": covs,
-                             "unit": as_list(unit)})
+                             "unit": as_list(unit), "weights": as_list(weights)})
         y = numeric(data, outcome, role="outcome")
+        w = weights_column(data, weights)
         d = binary(data, treated, role="treated")
         t = binary(data, post, role="post")
         Z = np.column_stack([numeric(data, c, role="covariates") for c in covs]) if covs else \
             np.empty((len(data), 0))
-        keep = ~(np.isnan(y) | np.isnan(d) | np.isnan(t) | np.isnan(Z).any(axis=1))
+        keep = ~(np.isnan(y) | np.isnan(d) | np.isnan(t) | np.isnan(Z).any(axis=1)
+                 | np.isnan(w)) & (w > 0)
         if cl_cols:
             keep &= data[cl_cols].notna().all(axis=1).to_numpy()
-        y, d, t, Z = y[keep], d[keep], t[keep], Z[keep]
+        y, d, t, Z, w = y[keep], d[keep], t[keep], Z[keep], w[keep]
         for dv, tv, name in ((1, 0, "treated/pre"), (1, 1, "treated/post"),
                              (0, 0, "control/pre"), (0, 1, "control/post")):
             require(bool(np.any((d == dv) & (t == tv))), f"no complete rows in the {name} cell",
                     where=f"{WHERE}.data", hint="each group needs outcomes before and after")
         X = np.column_stack([np.ones_like(y), d, t, d * t, Z])
         cl = data.loc[keep, cl_cols].reset_index(drop=True) if cl_cols else None
-        fit = ols(X, y, cl, kind=self.cov_kind)
+        fit = ols(X, y, cl, kind=self.cov_kind, weights=None if weights is None else w)
         means = pd.DataFrame(
             [{"group": "treated" if dv else "control", "period": "post" if tv else "pre",
-              "mean": float(y[(d == dv) & (t == tv)].mean()),
+              "mean": float(np.average(y[(d == dv) & (t == tv)], weights=w[(d == dv) & (t == tv)])),
               "n": int(((d == dv) & (t == tv)).sum())}
              for dv in (1, 0) for tv in (0, 1)]
         )
@@ -179,9 +186,13 @@ class DifferenceInDifferences:
             "cell_means": means, "cov_kind": self.cov_kind, "cluster": cl_cols,
             "n_clusters": fit.n_clusters if cl_cols else [], "n_rows": int(keep.sum()),
             "n_rows_dropped": int((~keep).sum()), "method": self.method,
-            "covariates": covs,
+            "covariates": covs, "weights": weights,
         }
         if self.wild_bootstrap:
+            if weights is not None:
+                raise ConfigError("the wild cluster bootstrap does not take weights",
+                                  where=f"{WHERE}.wild_bootstrap",
+                                  hint="use the clustered standard errors with weights")
             if not cl_cols or len(cl_cols) != 1:
                 raise ConfigError("the wild cluster bootstrap needs exactly one cluster column",
                                   where=f"{WHERE}.wild_bootstrap", hint="pass clusters='<column>'")

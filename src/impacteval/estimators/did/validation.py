@@ -77,3 +77,14 @@ def require(condition: bool, message: str, *, where: str, hint: str) -> None:
     """Raise DesignError unless ``condition``."""
     if not condition:
         raise DesignError(message, where=where, hint=hint)
+
+
+def weights_column(data: pd.DataFrame, column: str | None, *, where: str = WHERE) -> np.ndarray:
+    """Non-negative weights (all 1 when ``column`` is None); missing -> NaN."""
+    if column is None:
+        return np.ones(len(data))
+    w = numeric(data, column, role="weights", where=where)
+    if np.any(w[~np.isnan(w)] < 0):
+        raise SchemaError(f"column '{column}' has negative weights", where=f"{where}.weights",
+                          hint="matching weights must be >= 0")
+    return w

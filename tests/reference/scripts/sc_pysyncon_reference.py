@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from pysyncon import Dataprep, Synth
 
@@ -52,7 +51,7 @@ def gaps(s: Synth, dataprep: Dataprep) -> pd.Series:
 def record(s: Synth, dataprep: Dataprep) -> dict:
     g = gaps(s, dataprep)
     return {
-        "weights": {str(k): float(v) for k, v in zip(dataprep.controls_identifier, s.W)},
+        "weights": {str(k): float(v) for k, v in zip(dataprep.controls_identifier, s.W, strict=True)},
         "v": [float(v) for v in s.V],
         "loss_v": float(s.loss_V),
         "gaps": {str(int(k)): float(v) for k, v in g.items()},

@@ -418,6 +418,6 @@ def to_estimate(res: SyntheticControlFit, *, outcome: str, level: float) -> Effe
             "n_donors": int(res.weights.size), "n_donors_dropped": res.n_donors_dropped,
             "n_pre_periods": len(pre), "n_post_periods": len(post),
             "n_placebos": 0 if res.placebos is None else int(res.placebos.ratios["placebo"].sum()),
-            "gaps": {str(t): float(g) for t, g in zip(res.path["time"], res.path["gap"])},
+            "gaps": {str(t): float(g) for t, g in zip(res.path["time"], res.path["gap"], strict=True)},
             "warnings": list(res.warnings),
         })

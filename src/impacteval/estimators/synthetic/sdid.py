@@ -369,9 +369,9 @@ class SyntheticDiD:
         }
         if len(res.cohorts) == 1:
             details["unit_weights"] = {str(u): float(o) for u, o in
-                                       zip(res.unit_weights["unit"], res.unit_weights["omega"])}
+                                       zip(res.unit_weights["unit"], res.unit_weights["omega"], strict=True)}
             details["time_weights"] = {str(t): float(v) for t, v in
-                                       zip(res.time_weights["time"], res.time_weights["lambda"])}
+                                       zip(res.time_weights["time"], res.time_weights["lambda"], strict=True)}
         return EffectEstimate(
             design="synthetic_did", estimator=f"synthetic_did:{self.method}", outcome=outcome,
             estimand="ATT", scale="difference", estimate=res.estimate, std_error=se,

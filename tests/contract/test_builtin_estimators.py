@@ -93,6 +93,11 @@ CASES: dict[str, Case] = {
                                  "clusters": "area"}, truth=5.0),
     "did_twfe": Case({}, _panel, {"outcome": "y", "treatment": "treatment", "unit": "area",
                                   "time": "period"}, truth=5.0),
+    "did_matched": Case({}, _cohort, {"outcome_pre": "emergency_admissions_pre",
+                                      "outcome_post": "emergency_admissions",
+                                      "exposure_pre": "person_years_pre",
+                                      "exposure_post": "person_years", "treatment": "treated",
+                                      "unit": "person_id"}, truth=0.75),
     "did_poisson": Case({}, _panel, {"outcome": "events", "exposure": "population",
                                      "treated": "treated_group", "post": "post",
                                      "clusters": "area"}, truth=PANEL_RR),
@@ -121,7 +126,9 @@ CASES: dict[str, Case] = {
 
 
 def test_every_registered_estimator_has_a_case() -> None:
-    missing = sorted(set(ESTIMATORS.names()) - set(CASES))
+    # names registered by tests of the plugin loader are not built-ins
+    registered = {n for n in ESTIMATORS.names() if not n.startswith("ie_test_")}
+    missing = sorted(registered - set(CASES))
     assert not missing, f"add a Case for: {missing}"
 
 

@@ -96,14 +96,32 @@ def _same(a: Any, b: Any, *, rtol: float = 1e-10, path: str = "") -> str | None:
 
 
 def _frame_unchanged(before: pd.DataFrame, after: pd.DataFrame) -> str | None:
-    try:
-        pd.testing.assert_frame_equal(after, before, check_exact=True, check_flags=True)
-    except AssertionError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "frames differ"
-        # the first line names the attribute or column that changed, never the values
-        return first[:200]
+    """What changed between two frames, by name only (never the values)."""
+    if list(after.columns) != list(before.columns):
+        added = [str(c) for c in after.columns if c not in before.columns]
+        removed = [str(c) for c in before.columns if c not in after.columns]
+        if added or removed:
+            return f"columns added: {added}, removed: {removed}"
+        return "column order changed"
+    if after.shape != before.shape:
+        return f"shape changed from {before.shape} to {after.shape}"
+    if not after.index.equals(before.index):
+        return "index changed"
+    changed_types = [str(c) for c in before.columns if after[c].dtype != before[c].dtype]
+    if changed_types:
+        return f"dtype changed in column(s) {changed_types}"
+    changed = []
+    for c in before.columns:
+        try:
+            pd.testing.assert_series_equal(after[c], before[c], check_exact=True)
+        except AssertionError:
+            changed.append(str(c))
+    if changed:
+        return f"values changed in column(s) {changed}"
     if after.attrs != before.attrs:
         return "DataFrame.attrs changed"
+    if after.flags.allows_duplicate_labels != before.flags.allows_duplicate_labels:
+        return "DataFrame.flags changed"
     return None
 
 

@@ -95,7 +95,9 @@ def simulate_matched_cohort(
     -------
     SimulatedStudy
         ``data`` columns: ``person_id, treated, age, female, frailty, person_years,
-        emergency_admissions``; roles for :class:`~impacteval.estimators.regression.MatchedRateRatio`
+        emergency_admissions`` (in follow-up), ``person_years_pre`` (2 years before the
+        index date) and ``emergency_admissions_pre`` (untreated rates: the same model without
+        the treatment effect, so a pre/post DiD rate ratio also estimates ``rate_ratio``); roles for :class:`~impacteval.estimators.regression.MatchedRateRatio`
         (``outcome, treatment, exposure, covariates``); truth on the ``rate_ratio`` scale.
 
     Examples
@@ -124,6 +126,10 @@ def simulate_matched_cohort(
     log_rate = np.log(base_rate) + 0.25 * za + 0.35 * zf - 0.1 * female
     mu = person_years * np.exp(log_rate) * np.where(treated == 1, rate_ratio, 1.0)
     events = rng.poisson(mu)
+    # two years before the index date, nobody treated yet (drawn last: the columns above do
+    # not depend on it)
+    person_years_pre = np.full(n, 2.0)
+    events_pre = rng.poisson(person_years_pre * np.exp(log_rate))
     data = pd.DataFrame(
         {
             "person_id": _ids("P", n),
@@ -133,6 +139,8 @@ def simulate_matched_cohort(
             "frailty": frailty,
             "person_years": person_years,
             "emergency_admissions": events.astype("int64"),
+            "person_years_pre": person_years_pre,
+            "emergency_admissions_pre": events_pre.astype("int64"),
         }
     )
     roles = {

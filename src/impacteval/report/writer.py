@@ -33,6 +33,7 @@ import pandas as pd
 from impacteval.report import figures as figs
 from impacteval.report.render import build_context, render_html, render_markdown
 from impacteval.report.sdc import DisclosureRegime
+from impacteval.report.sensitivity import sensitivity_record
 from impacteval.report.tables import (
     ReleasedTable,
     release_estimate_details,
@@ -45,7 +46,7 @@ from impacteval.results import EvaluationResult, jsonable
 __all__ = ["SCHEMA_VERSION", "SIGNIFICANT_DIGITS", "export_release", "stable_json", "write_outputs"]
 
 #: Version of the results.json layout (docs/results.schema.json).
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 #: Floats in results.json are rounded to this many significant digits.
 SIGNIFICANT_DIGITS = 10
 
@@ -152,6 +153,7 @@ def _results_document(
             "summary": _log_summary(sdc_log),
         },
         "truth": dict(result.truth) if result.truth is not None else None,
+        "sensitivity": sensitivity_record(result),
     }
     return doc
 

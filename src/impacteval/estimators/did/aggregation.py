@@ -51,8 +51,24 @@ class Aggregation:
     overall_influence: np.ndarray
 
 
-def _se(psi: np.ndarray, n: int) -> np.ndarray:
-    return np.sqrt(np.sum(psi**2, axis=0)) / n
+def cluster_sums(psi: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
+    """Influence functions summed within clusters (unchanged when ``cluster`` is None)."""
+    if cluster is None:
+        return psi
+    codes = np.unique(cluster, return_inverse=True)[1]
+    out = np.zeros((int(codes.max()) + 1, *psi.shape[1:]))
+    np.add.at(out, codes, psi)
+    return out
+
+
+def influence_se(psi: np.ndarray, n: int, cluster: np.ndarray | None = None) -> np.ndarray:
+    """``sqrt(sum_c (sum_{i in c} psi_i)^2) / n`` (clusters = units when ``cluster`` is None)."""
+    s = cluster_sums(psi, cluster)
+    return np.sqrt(np.sum(s**2, axis=0)) / n
+
+
+def _se(psi: np.ndarray, n: int, cluster: np.ndarray | None = None) -> np.ndarray:
+    return influence_se(psi, n, cluster)
 
 
 def _wif(keep: np.ndarray, pg: np.ndarray, cell_cohort: np.ndarray, unit_cohort: np.ndarray) -> np.ndarray:
@@ -76,6 +92,7 @@ def aggregate(
     cells: pd.DataFrame,
     influence: np.ndarray,
     unit_cohort: np.ndarray,
+    cluster: np.ndarray | None = None,
 ) -> Aggregation:
     """Aggregate group-time ATTs.
 
@@ -89,6 +106,8 @@ def aggregate(
         Influence functions of the cells, (n_units, cells).
     unit_cohort
         Cohort of every unit (0 = never treated).
+    cluster
+        Optional cluster per unit for the standard errors.
     """
     n = influence.shape[0]
     g = cells["cohort"].to_numpy(dtype=float)
@@ -103,7 +122,7 @@ def aggregate(
     if kind == "simple":
         est, inf = _weighted(np.flatnonzero(post), att, influence, pg, g, unit_cohort)
         return Aggregation(kind, pd.DataFrame(columns=["label", "estimate", "std_error"]), est,
-                           float(_se(inf, n)), np.empty((n, 0)), inf)
+                           float(_se(inf, n, cluster)), np.empty((n, 0)), inf)
     if kind == "group":
         for c in cohorts:
             keep = np.flatnonzero(post & (g == c))
@@ -141,5 +160,7 @@ def aggregate(
         overall_inf = inf_rows.mean(axis=1)
     else:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    table = pd.DataFrame({"label": labels, "estimate": ests, "std_error": _se(inf_rows, n)})
-    return Aggregation(kind, table, overall, float(_se(overall_inf, n)), inf_rows, overall_inf)
+    table = pd.DataFrame({"label": labels, "estimate": ests,
+                          "std_error": _se(inf_rows, n, cluster)})
+    return Aggregation(kind, table, overall, float(_se(overall_inf, n, cluster)), inf_rows,
+                       overall_inf)

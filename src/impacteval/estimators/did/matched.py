@@ -100,9 +100,8 @@ class MatchedDiD:
         weights
             Matching weights (None = 1).
         clusters
-            Matched-set column(s) (and e.g. the care home); default: the person (``unit``),
-            else each person is its own cluster through the row pairing being ignored -- so
-            pass ``unit`` or ``clusters``.
+            Matched-set column(s) (and e.g. the care home). Without it the person (``unit``)
+            is the cluster; one of the two is required.
         unit
             Person identifier (clusters the two windows of a person when no ``clusters``).
         """

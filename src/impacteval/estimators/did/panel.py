@@ -30,6 +30,8 @@ class WidePanel:
         Covariates, (n, T, k) (k may be 0).
     n_dropped_unbalanced
         Units dropped because a period or value was missing.
+    cluster
+        Cluster code per unit (n,), or None.
     """
 
     units: np.ndarray
@@ -38,6 +40,7 @@ class WidePanel:
     cohort: np.ndarray
     x: np.ndarray
     n_dropped_unbalanced: int
+    cluster: np.ndarray | None = None
 
 
 def wide_panel(
@@ -48,15 +51,18 @@ def wide_panel(
     time: str,
     cohort: str,
     covariates: Sequence[str] = (),
+    cluster: str | None = None,
 ) -> WidePanel:
     """Pivot a long panel to unit x period matrices; drop units not observed in every period.
 
     ``cohort`` holds the first period in which a unit is treated (constant within unit); 0,
-    missing or a value after the last period mean never treated within the data.
+    missing or a value after the last period mean never treated within the data. ``cluster``
+    (optional) must be constant within unit.
     """
     covs = list(covariates)
     check_columns(data, {"outcome": [outcome], "unit": [unit], "time": [time],
-                         "cohort": [cohort], "covariates": covs})
+                         "cohort": [cohort], "covariates": covs,
+                         "clusters": [cluster] if cluster else []})
     t_vals = numeric(data, time, role="time")
     g_vals = numeric(data, cohort, role="cohort")
     y_vals = numeric(data, outcome, role="outcome")
@@ -92,10 +98,25 @@ def wide_panel(
             hint="the cohort is the first treated period and must be constant within a unit",
         )
     g = np.where(gmin > periods[-1], 0.0, gmin)
+    cl_codes = None
+    if cluster is not None:
+        codes = pd.factorize(data[cluster])[0]
+        cmin = np.full(n, np.iinfo(np.int64).max)
+        cmax = np.full(n, -1)
+        np.minimum.at(cmin, u_codes, codes)
+        np.maximum.at(cmax, u_codes, codes)
+        if np.any(cmin != cmax) or np.any(codes < 0):
+            raise SchemaError(
+                f"column '{cluster}' is missing or varies within units",
+                where=f"{WHERE}.clusters",
+                hint="cluster on a time-invariant grouping of units (e.g. the adopting area)",
+            )
+        cl_codes = cmin
     complete = ~np.isnan(Y).any(axis=1)
     if covs:
         complete &= ~np.isnan(X).any(axis=(1, 2))
     return WidePanel(
         units=np.asarray(units)[complete], periods=periods, y=Y[complete], cohort=g[complete],
         x=X[complete], n_dropped_unbalanced=int((~complete).sum()),
+        cluster=None if cl_codes is None else cl_codes[complete],
     )

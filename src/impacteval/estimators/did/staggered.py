@@ -28,7 +28,13 @@ import pandas as pd
 from scipy import stats
 
 from impacteval.estimators.base import register_estimator
-from impacteval.estimators.did.aggregation import KINDS, Aggregation, aggregate
+from impacteval.estimators.did.aggregation import (
+    KINDS,
+    Aggregation,
+    aggregate,
+    cluster_sums,
+    influence_se,
+)
 from impacteval.estimators.did.drdid import EstMethod, att_2x2
 from impacteval.estimators.did.multiplier import multiplier_bootstrap
 from impacteval.estimators.did.panel import WidePanel, wide_panel
@@ -56,6 +62,8 @@ class GroupTimeATT:
         Settings used.
     n_dropped
         Units dropped: ``unbalanced`` (missing periods or values), ``treated_first_period``.
+    unit_cluster
+        Cluster code per unit when standard errors are clustered above the unit.
     """
 
     cells: pd.DataFrame
@@ -65,6 +73,7 @@ class GroupTimeATT:
     est_method: str
     anticipation: int
     n_dropped: dict[str, int] = field(default_factory=dict)
+    unit_cluster: np.ndarray | None = None
 
     @property
     def n_units(self) -> int:
@@ -77,7 +86,7 @@ class GroupTimeATT:
             raise ConfigError(f"aggregation must be one of {list(KINDS)}, got {kind!r}",
                               where=f"{WHERE}.aggregation", hint="use 'group' for the overall ATT")
         return aggregate(kind, cells=self.cells, influence=self.influence,
-                         unit_cohort=self.unit_cohort)
+                         unit_cohort=self.unit_cohort, cluster=self.unit_cluster)
 
     def pretrend_wald(self) -> tuple[float, int, float]:
         """Wald test that all pre-treatment ATT(g,t) are zero: ``(statistic, df, p_value)``.
@@ -87,7 +96,7 @@ class GroupTimeATT:
         pre = np.flatnonzero(~self.cells["post"].to_numpy() & np.isfinite(self.cells["att"].to_numpy()))
         if pre.size == 0:
             return float("nan"), 0, float("nan")
-        psi = self.influence[:, pre]
+        psi = cluster_sums(self.influence[:, pre], self.unit_cluster)
         n = self.n_units
         V = psi.T @ psi / n**2
         a = self.cells["att"].to_numpy()[pre]
@@ -121,6 +130,7 @@ def group_time_att(
     bad_cohorts = [c for c in all_cohorts if c > 0 and not np.any(periods + anticipation < c)]
     keep_units = ~np.isin(g_all, bad_cohorts) if bad_cohorts else np.ones(g_all.size, bool)
     g = g_all[keep_units]
+    unit_cluster = None if panel.cluster is None else panel.cluster[keep_units]
     # period-major copies: each comparison reads two contiguous columns
     y_cols = np.ascontiguousarray(panel.y[keep_units].T)
     x_cols = np.ascontiguousarray(np.moveaxis(panel.x[keep_units], 1, 0))
@@ -158,7 +168,9 @@ def group_time_att(
                 att, inf = att_2x2(dy, treated[idx].astype(float), X, est_method)
                 inf *= n / idx.size
                 influence[idx, len(rows)] = inf
-                row.update(att=att, std_error=float(np.sqrt(np.sum(inf**2)) / n))
+                se = (np.sqrt(np.sum(inf**2)) / n if unit_cluster is None else
+                      influence_se(influence[:, len(rows)], n, unit_cluster)[()])
+                row.update(att=att, std_error=float(se))
             rows.append(row)
     cells = pd.DataFrame(rows)[["cohort", "time", "base_period", "event_time", "post", "att",
                                 "std_error", "n_treated", "n_control"]]
@@ -167,6 +179,7 @@ def group_time_att(
         control_group=control_group, est_method=est_method, anticipation=anticipation,
         n_dropped={"unbalanced": panel.n_dropped_unbalanced,
                    "treated_first_period": int((~keep_units).sum())},
+        unit_cluster=unit_cluster,
     )
 
 
@@ -200,7 +213,7 @@ class CallawaySantAnna:
     ``band_lower/band_upper`` uniform when bootstrapped), ``aggregations`` (kind ->
     ``{"estimate", "std_error", "table"}``), ``pretrend_wald`` (``statistic, df, p_value``),
     ``critical_value`` (uniform band for the group-time table), ``control_group``,
-    ``est_method``, ``anticipation``, ``n_units``, ``n_dropped``.
+    ``est_method``, ``anticipation``, ``n_units``, ``n_dropped``, ``cluster``, ``n_clusters``.
     """
 
     control_group: ControlGroup = "never_treated"
@@ -221,10 +234,11 @@ class CallawaySantAnna:
         time: str,
         cohort: str,
         covariates: Sequence[str] = (),
+        cluster: str | None = None,
     ) -> GroupTimeATT:
         """The group-time ATTs (for aggregations, plots and pre-trend tests)."""
         panel = wide_panel(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
-                           covariates=covariates)
+                           covariates=covariates, cluster=cluster)
         return group_time_att(panel, control_group=self.control_group,
                               est_method=self.est_method, anticipation=self.anticipation)
 
@@ -237,6 +251,7 @@ class CallawaySantAnna:
         time: str,
         cohort: str,
         covariates: Sequence[str] = (),
+        cluster: str | None = None,
     ) -> EffectEstimate:
         """Estimate the ATT(g,t), the four aggregations and the pre-trend test.
 
@@ -249,13 +264,17 @@ class CallawaySantAnna:
             period (0 or missing = never treated).
         covariates
             Numeric covariates, taken in each comparison's base period.
+        cluster
+            Optional time-invariant column to cluster the standard errors on above the unit
+            (e.g. the adopting area): influence functions are summed within clusters (did's
+            ``clustervars``; with few clusters prefer fewer, larger comparisons).
         """
         check_level(self.ci_level)
         if self.aggregation not in KINDS:
             raise ConfigError(f"aggregation must be one of {list(KINDS)}", where=f"{WHERE}.aggregation",
                               hint="use 'group'")
         gt = self.estimate_cells(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
-                                 covariates=covariates)
+                                 covariates=covariates, cluster=cluster)
         z = float(stats.norm.ppf(0.5 + self.ci_level / 2))
         cells = gt.cells.copy()
         cells["ci_lower"] = cells["att"] - z * cells["std_error"]
@@ -266,7 +285,7 @@ class CallawaySantAnna:
         if self.n_boot:
             ok = np.isfinite(cells["att"].to_numpy())
             bs = multiplier_bootstrap(gt.influence[:, ok], n_boot=self.n_boot, rng=rng,
-                                      ci_level=self.ci_level)
+                                      ci_level=self.ci_level, clusters=gt.unit_cluster)
             cells.loc[ok, "bootstrap_se"] = bs.std_error
             cells["band_lower"] = cells["att"] - bs.critical_value * cells["bootstrap_se"]
             cells["band_upper"] = cells["att"] + bs.critical_value * cells["bootstrap_se"]
@@ -278,7 +297,7 @@ class CallawaySantAnna:
             tab["ci_upper"] = tab["estimate"] + z * tab["std_error"]
             if self.n_boot and len(tab):
                 bs = multiplier_bootstrap(a.influence, n_boot=self.n_boot, rng=rng,
-                                          ci_level=self.ci_level)
+                                          ci_level=self.ci_level, clusters=gt.unit_cluster)
                 crit = max(bs.critical_value, z)
                 tab["band_lower"] = tab["estimate"] - crit * bs.std_error
                 tab["band_upper"] = tab["estimate"] + crit * bs.std_error
@@ -291,7 +310,8 @@ class CallawaySantAnna:
             pretrend_wald={"statistic": W, "df": df, "p_value": p},
             control_group=self.control_group, est_method=self.est_method,
             anticipation=self.anticipation, aggregation=self.aggregation,
-            n_units=gt.n_units, n_dropped=gt.n_dropped,
+            n_units=gt.n_units, n_dropped=gt.n_dropped, cluster=cluster,
+            n_clusters=None if gt.unit_cluster is None else int(np.unique(gt.unit_cluster).size),
         )
         return EffectEstimate(
             design=self.design, estimator="did_callaway_santanna", outcome=outcome,

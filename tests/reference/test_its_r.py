@@ -151,3 +151,20 @@ def test_arima_errors_against_r(
     assert sigma2 == pytest.approx(ref["sigma2"], rel=1e-6)
     assert res.details["loglik"] == pytest.approx(ref["loglik"], rel=1e-9)
     np.testing.assert_allclose(coefs.loc[terms, "std_error"], ref["se"], rtol=se_rtol)
+
+
+def test_residual_diagnostics_against_r() -> None:
+    """ACF, PACF (R ``acf``/``pacf``), Ljung-Box (``Box.test``, lag 11) and Durbin-Watson of
+    the deviance residuals of the tutorial's model3 (quasi-Poisson with Fourier terms)."""
+    ref = REF["sicily_model3_residuals"]
+    res = InterruptedTimeSeries(
+        family="quasipoisson", errors="iid", slope_change=False, seasonality="fourier",
+        period=12,
+    ).fit_series(_sicily(), **SICILY)
+    d = res.diagnostics
+    np.testing.assert_allclose(d.correlogram["acf"], ref["acf"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(d.correlogram["pacf"], ref["pacf"], rtol=1e-9, atol=1e-12)
+    assert d.ljung_box_lag == 11
+    assert d.ljung_box_stat == pytest.approx(ref["ljung_box_stat"], rel=1e-9)
+    assert d.ljung_box_p == pytest.approx(ref["ljung_box_p"], rel=1e-9)
+    assert d.durbin_watson == pytest.approx(ref["durbin_watson"], rel=1e-12)

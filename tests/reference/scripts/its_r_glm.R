@@ -43,6 +43,13 @@ m <- glm(aces ~ time + level_1 + sin_1 + sin_2 + cos_1 + cos_2 + offset(log(stdp
          family = quasipoisson, data = s, control = glm.control(epsilon = 1e-12, maxit = 100))
 store("sicily_quasipoisson_fourier", coef(m), vcov(m),
       list(dispersion = summary(m)$dispersion))
+r3 <- residuals(m, type = "deviance")   # model3 of the tutorial: its residual checks
+bx <- Box.test(r3, lag = 11, type = "Ljung-Box")
+out$sicily_model3_residuals <- list(
+  acf = unname(drop(acf(r3, lag.max = 24, plot = FALSE)$acf))[-1],
+  pacf = unname(drop(pacf(r3, lag.max = 24, plot = FALSE)$acf)),
+  ljung_box_stat = unname(bx$statistic), ljung_box_p = bx$p.value,
+  durbin_watson = sum(diff(r3)^2) / sum(r3^2))
 m <- glm(aces ~ time + level_1 + slope_1 + sin_1 + sin_2 + cos_1 + cos_2 + offset(log(stdpop)),
          family = quasipoisson, data = s, control = glm.control(epsilon = 1e-12, maxit = 100))
 store("sicily_quasipoisson_fourier_slope", coef(m), vcov(m),

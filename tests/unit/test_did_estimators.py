@@ -18,7 +18,7 @@ from impacteval.estimators.did import (
     multiplier_bootstrap,
     wide_panel,
 )
-from impacteval.exceptions import ConfigError, DesignError, SchemaError
+from impacteval.exceptions import ConfigError, DesignError, EstimationError, SchemaError
 
 MPDTA = Path(__file__).parents[1] / "reference" / "data" / "did_mpdta.csv"
 CS_ROLES = dict(outcome="lemp", unit="countyreal", time="year", cohort="first.treat")
@@ -205,3 +205,16 @@ def test_cs_clustered_standard_errors(mpdta: pd.DataFrame) -> None:
     varying = d.assign(state=np.arange(len(d)))
     with pytest.raises(SchemaError, match="varies within units"):
         CallawaySantAnna().fit(varying, cluster="state", **CS_ROLES)
+
+
+def test_event_study_without_never_treated(mpdta: pd.DataFrame) -> None:
+    treated_only = mpdta[mpdta["first.treat"] > 0]
+    # TWFE with every event time is not identified without never-treated units ...
+    with pytest.raises(EstimationError, match="not identified"):
+        EventStudy(method="twfe").fit(treated_only, **CS_ROLES)
+    # ... binned end points are; Sun-Abraham uses the last cohort (2007) before it adopts
+    EventStudy(method="twfe", window=(-2, 2)).fit(treated_only, **CS_ROLES)
+    sa = EventStudy(method="sun_abraham").fit(treated_only, **CS_ROLES)
+    table = pd.DataFrame(sa.details["event_study"])
+    assert table["event_time"].max() == 2  # 2007 dropped: cohort 2004 reaches e = 2 in 2006
+    assert sa.n_treated == 191

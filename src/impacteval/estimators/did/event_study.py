@@ -138,6 +138,7 @@ def event_study(
         Confidence level of the pointwise intervals.
     """
     from linearmodels.panel import PanelOLS
+    from linearmodels.panel.utility import AbsorbingEffectError
 
     check_level(ci_level)
     if method not in ("twfe", "sun_abraham"):
@@ -203,7 +204,7 @@ def event_study(
     try:
         res = model.fit(cov_type="clustered", clusters=panel[["_c"]], debiased=False,
                         group_debias=True, auto_df=False, count_effects=False)
-    except ValueError as exc:
+    except (ValueError, AbsorbingEffectError) as exc:
         raise EstimationError(
             "the event-study regression is not identified", where=f"{WHERE}.event_study",
             hint="with no never-treated units bin the end points (window=(lo, hi)) or use "

@@ -278,6 +278,7 @@ class TwoWayFixedEffects:
             ``n_rows_dropped``, ``covariates``.
         """
         from linearmodels.panel import PanelOLS
+        from linearmodels.panel.utility import AbsorbingEffectError
 
         _check_common(self.ci_level, self.cov_kind)
         covs = list(covariates)
@@ -311,7 +312,7 @@ class TwoWayFixedEffects:
             res = model.fit(cov_type="clustered", clusters=frame[[f"_c{j}" for j in range(len(cl_cols))]],
                             debiased=self.cov_kind == "HC1", group_debias=True,
                             auto_df=False, count_effects=False)
-        except ValueError as exc:
+        except (ValueError, AbsorbingEffectError) as exc:
             raise EstimationError("the two-way fixed-effects model could not be fitted",
                                   where=f"{WHERE}.twfe",
                                   hint="check that treatment varies within units and periods") from exc

@@ -16,6 +16,10 @@ from impacteval.estimators.did.multiplier import BootstrapResult, multiplier_boo
 from impacteval.estimators.did.panel import WidePanel, wide_panel
 from impacteval.estimators.did.panel_builder import build_panel
 from impacteval.estimators.did.plots import dynamic_plot, group_time_plot
+from impacteval.estimators.did.sensitivity import (
+    RelativeMagnitudeBounds,
+    relative_magnitude_bounds,
+)
 from impacteval.estimators.did.staggered import CallawaySantAnna, GroupTimeATT, group_time_att
 from impacteval.estimators.did.two_by_two import DifferenceInDifferences, TwoWayFixedEffects
 from impacteval.estimators.did.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
@@ -31,6 +35,7 @@ __all__ = [
     "GroupTimeATT",
     "MatchedDiD",
     "PoissonDiD",
+    "RelativeMagnitudeBounds",
     "TwoWayFixedEffects",
     "WidePanel",
     "WildBootstrapResult",
@@ -41,6 +46,7 @@ __all__ = [
     "group_time_att",
     "group_time_plot",
     "multiplier_bootstrap",
+    "relative_magnitude_bounds",
     "wide_panel",
     "wild_cluster_bootstrap",
 ]

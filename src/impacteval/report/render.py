@@ -27,6 +27,7 @@ from impacteval.report.checklists import (
 from impacteval.derive.codelists import codelist_versions
 from impacteval.report.sdc import DisclosureRegime
 from impacteval.report.sensitivity import evalue_rows, sensitivity_context
+from impacteval.report.subgroups import subgroup_context
 from impacteval.report.tables import (
     ReleasedTable,
     absolute_difference,
@@ -492,7 +493,13 @@ def build_context(
     )
     strobe, record = _checklist_notes(result, methods, attrition, codelists, checks,
                                       sensitivity, limitations, manifest)
+    subgroup_records = result.diagnostics.get("subgroups") or []
+    subgroups = (
+        subgroup_context(subgroup_records, tables["subgroups"].frame, outcome_label)
+        if subgroup_records and "subgroups" in tables else []
+    )
     return {
+        "subgroups": subgroups,
         "credibility": credibility,
         "credibility_summary": _credibility_summary(credibility),
         "sensitivity": sensitivity,

@@ -478,6 +478,12 @@ def release_tables(
         tables["linkage_report"] = release_report_counts(
             "linkage_report", result.linkage_report, regime
         )
+    records = (result.diagnostics or {}).get("subgroups")
+    if records:
+        from impacteval.report.subgroups import COUNTS, release_subgroups
+
+        frame, log = release_subgroups(records, regime)
+        tables["subgroups"] = ReleasedTable("subgroups", frame, COUNTS, log=tuple(log))
     return tables
 
 

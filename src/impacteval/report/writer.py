@@ -149,11 +149,16 @@ def _results_document(
                     list(tables["outcome_summary"].count_columns)
                     if "outcome_summary" in tables else []
                 ),
+                **(
+                    {"subgroups": list(tables["subgroups"].count_columns)}
+                    if "subgroups" in tables else {}
+                ),
             },
             "summary": _log_summary(sdc_log),
         },
         "truth": dict(result.truth) if result.truth is not None else None,
         "sensitivity": sensitivity_record(result),
+        "subgroups": _records(tables["subgroups"].frame) if "subgroups" in tables else None,
     }
     return doc
 
@@ -229,7 +234,10 @@ def _build(
     result: EvaluationResult, folder: Path, regime: DisclosureRegime, manifest: Mapping[str, Any]
 ) -> None:
     tables = release_tables(result, regime)
-    diagnostics, diag_log = release_mapping(result.diagnostics, regime)
+    # subgroup records are released as their own table (tables/subgroups.csv)
+    diagnostics, diag_log = release_mapping(
+        {k: v for k, v in result.diagnostics.items() if k != "subgroups"}, regime
+    )
     sdc_log: list[dict[str, Any]] = [dict(e) for t in tables.values() for e in t.log] + diag_log
     pngs, fig_data, withheld = _figure_sets(result, tables, regime)
     sdc_log += [dict(e) for t in fig_data.values() for e in t.log]

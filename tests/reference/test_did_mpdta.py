@@ -29,10 +29,11 @@ def mpdta() -> pd.DataFrame:
 
 
 def _estimator(key: str) -> tuple[CallawaySantAnna, list[str]]:
-    method, control, cov, ant = key.split("|")
+    method, control, cov, ant, *base = key.split("|")
     est = CallawaySantAnna(est_method="ipw" if method == "std_ipw" else method,  # type: ignore[arg-type]
                            control_group=control,  # type: ignore[arg-type]
-                           anticipation=int(ant[-1]))
+                           anticipation=int(ant[-1]),
+                           base_period="universal" if base else "varying")
     return est, (["lpop"] if cov == "lpop" else [])
 
 
@@ -86,10 +87,13 @@ def test_did_readme_output(mpdta: pd.DataFrame) -> None:
     for e, v in {-3: 0.0305, -2: -0.0006, -1: -0.0245, 0: -0.0199, 1: -0.0510, 2: -0.1373,
                  3: -0.1008}.items():
         assert dyn[e] == pytest.approx(v, abs=5e-5)
-    # README: "P-value for pre-test of parallel trends assumption: 0.16812"; did's Wald test
-    # uses the bootstrap covariance by default, so only the analytic version's ballpark.
-    assert 0.05 < est.details["pretrend_wald"]["p_value"] < 0.4
+    # README: "P-value for pre-test of parallel trends assumption: 0.16812" (analytic V)
+    assert est.details["pretrend_wald"]["p_value"] == pytest.approx(0.16812, abs=5e-6)
     assert est.details["pretrend_wald"]["df"] == 5
+    # the same test from the universal base period (a full-rank recombination of the cells)
+    uni = CallawaySantAnna(est_method="reg", base_period="universal").fit(
+        mpdta, outcome="lemp", unit="countyreal", time="year", cohort="first.treat")
+    assert uni.details["pretrend_wald"]["p_value"] == pytest.approx(0.16812, abs=5e-6)
     assert (est.n_treated, est.n_control) == (191, 309)
 
 

@@ -11,7 +11,7 @@ Input ``tests/reference/data/did_mpdta.csv`` (see did_README.md); output
 (influence-function) standard error, and the simple, group ("cohort"), dynamic ("event") and
 calendar ("time") aggregations with analytic standard errors, for outcome regression, IPW and
 doubly robust estimation, never-treated and not-yet-treated controls, with and without the
-covariate ``lpop``, and with one anticipation period.
+covariate ``lpop``, with one anticipation period, and with the universal base period.
 """
 
 from __future__ import annotations
@@ -54,27 +54,29 @@ def _table(df: pd.DataFrame, keys: list[str]) -> list[dict]:
 
 
 cases = {}
-for est_method in ("reg", "std_ipw", "dr"):
-    for control in ("never_treated", "not_yet_treated"):
-        for formula in ("lemp", "lemp ~ lpop"):
-            for anticipation in (0, 1):
-                if anticipation == 1 and (formula != "lemp" or est_method != "reg"):
-                    continue
-                att = ATTgt(data=panel, cohort_column="cohort", anticipation=anticipation)
-                att.fit(formula=formula, est_method=est_method, control_group=control,
-                        progress_bar=False)
-                res = att.results()
-                name = f"{est_method}|{control}|{'lpop' if '~' in formula else 'none'}|ant{anticipation}"
-                case = {"att_gt": _table(res, ["cohort", "base_period", "time"])}
-                for kind, key in (("simple", "simple"), ("cohort", "group"),
-                                  ("event", "dynamic"), ("time", "calendar")):
-                    agg = att.aggregate(kind)
-                    case[key] = _table(agg, ["label"] if kind == "simple" else [key])
-                    if kind != "simple":
-                        overall = att.aggregate(kind, overall=True)
-                        case[key + "_overall"] = _table(overall, ["label"])
-                cases[name] = case
-                print(name, "done")
+settings = [(m, c, f, a, "varying") for m in ("reg", "std_ipw", "dr")
+            for c in ("never_treated", "not_yet_treated") for f in ("lemp", "lemp ~ lpop")
+            for a in (0, 1) if a == 0 or (f == "lemp" and m == "reg")]
+settings += [("reg", c, "lemp", 0, "universal") for c in ("never_treated", "not_yet_treated")]
+settings += [("dr", "never_treated", "lemp ~ lpop", 0, "universal")]
+for est_method, control, formula, anticipation, base in settings:
+    att = ATTgt(data=panel, cohort_column="cohort", anticipation=anticipation,
+                base_period=base)
+    att.fit(formula=formula, est_method=est_method, control_group=control,
+            progress_bar=False)
+    res = att.results()
+    name = (f"{est_method}|{control}|{'lpop' if '~' in formula else 'none'}"
+            f"|ant{anticipation}" + ("|universal" if base == "universal" else ""))
+    case = {"att_gt": _table(res, ["cohort", "base_period", "time"])}
+    for kind, key in (("simple", "simple"), ("cohort", "group"),
+                      ("event", "dynamic"), ("time", "calendar")):
+        agg = att.aggregate(kind)
+        case[key] = _table(agg, ["label"] if kind == "simple" else [key])
+        if kind != "simple":
+            overall = att.aggregate(kind, overall=True)
+            case[key + "_overall"] = _table(overall, ["label"])
+    cases[name] = case
+    print(name, "done")
 
 out = {
     "source": f"differences {version('differences')} (PyPI) run on did::mpdta; analytic SEs",

@@ -68,7 +68,9 @@ def influence_se(psi: np.ndarray, n: int, cluster: np.ndarray | None = None) -> 
 
 
 def _se(psi: np.ndarray, n: int, cluster: np.ndarray | None = None) -> np.ndarray:
-    return influence_se(psi, n, cluster)
+    se = influence_se(psi, n, cluster)
+    # as did: a zero influence function (the universal base period's cell) has no SE
+    return np.where(se <= np.sqrt(np.finfo(float).eps) * 10, np.nan, se)
 
 
 def _wif(keep: np.ndarray, pg: np.ndarray, cell_cohort: np.ndarray, unit_cohort: np.ndarray) -> np.ndarray:

@@ -7,7 +7,11 @@ outcome change of cohort g from a base period to t with the change of a comparis
   not yet treated by period ``t + anticipation`` (``"not_yet_treated"``, cohort g excluded);
 * base period (did's default ``base_period="varying"``): for post-treatment cells (t >= g)
   the last period before ``g - anticipation``; for pre-treatment cells the period before t
-  (these "pseudo-ATTs" are the pre-trend checks);
+  (these "pseudo-ATTs" are the pre-trend checks). With ``base_period="universal"`` every cell
+  uses the last period before ``g - anticipation`` (that cell is reported as 0 with no
+  standard error), which makes pre- and post-period estimates comparable in an event-study
+  plot (Roth 2024, "Interpreting event-studies from recent difference-in-differences
+  methods");
 * each 2x2 comparison by outcome regression, IPW or doubly robust estimation
   (:mod:`impacteval.estimators.did.drdid`) with covariates measured in the base period.
 
@@ -43,6 +47,7 @@ from impacteval.exceptions import ConfigError
 from impacteval.results import EffectEstimate
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
+BasePeriod = Literal["varying", "universal"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class GroupTimeATT:
         Influence functions, (n_units, cells), scaled so ``se = sqrt(sum(psi**2)) / n``.
     unit_cohort
         Cohort of each unit in the analysis (0 = never treated).
-    control_group, est_method, anticipation
+    control_group, est_method, anticipation, base_period
         Settings used.
     n_dropped
         Units dropped: ``unbalanced`` (missing periods or values), ``treated_first_period``.
@@ -72,6 +77,7 @@ class GroupTimeATT:
     control_group: str
     est_method: str
     anticipation: int
+    base_period: str = "varying"
     n_dropped: dict[str, int] = field(default_factory=dict)
     unit_cluster: np.ndarray | None = None
 
@@ -93,7 +99,8 @@ class GroupTimeATT:
 
         Uses the joint influence-function covariance (as did's ``W``/``Wpval``).
         """
-        pre = np.flatnonzero(~self.cells["post"].to_numpy() & np.isfinite(self.cells["att"].to_numpy()))
+        pre = np.flatnonzero(~self.cells["post"].to_numpy()
+                             & np.isfinite(self.cells["std_error"].to_numpy()))
         if pre.size == 0:
             return float("nan"), 0, float("nan")
         psi = cluster_sums(self.influence[:, pre], self.unit_cluster)
@@ -111,8 +118,12 @@ def group_time_att(
     control_group: ControlGroup = "never_treated",
     est_method: EstMethod = "dr",
     anticipation: int = 0,
+    base_period: BasePeriod = "varying",
 ) -> GroupTimeATT:
     """Estimate every ATT(g,t) on a balanced wide panel (see the module docstring)."""
+    if base_period not in ("varying", "universal"):
+        raise ConfigError(f"base_period must be 'varying' or 'universal', got {base_period!r}",
+                          where=f"{WHERE}.base_period", hint="use 'varying' (did's default)")
     if control_group not in ("never_treated", "not_yet_treated"):
         raise ConfigError(f"control_group must be 'never_treated' or 'not_yet_treated', got "
                           f"{control_group!r}", where=f"{WHERE}.control_group",
@@ -143,23 +154,27 @@ def group_time_att(
         require(bool(never.any()), "no never-treated units", where=f"{WHERE}.control_group",
                 hint="use control_group='not_yet_treated'")
     rows: list[dict[str, object]] = []
-    influence = np.zeros((n, cohorts.size * (periods.size - 1)), order="F")
+    universal = base_period == "universal"
+    first = 0 if universal else 1
+    influence = np.zeros((n, cohorts.size * (periods.size - first)), order="F")
     for c in cohorts:
         treated = g == c
         base_post = np.flatnonzero(periods + anticipation < c)[-1]
-        for ti in range(1, len(periods)):
+        for ti in range(first, len(periods)):
             post = bool(c <= periods[ti])
-            bi = int(base_post) if post else ti - 1
+            bi = int(base_post) if (post or universal) else ti - 1
             if control_group == "never_treated":
                 comp = never
             else:
-                comp = never | ((g > periods[ti] + anticipation) & (g != c))
+                comp = never | ((g > periods[max(ti, bi)] + anticipation) & (g != c))
             use = treated | comp
             n_c = int(comp.sum())
             row = {"cohort": c, "time": periods[ti], "base_period": periods[bi],
                    "event_time": periods[ti] - c, "post": post,
                    "n_treated": int(treated.sum()), "n_control": n_c}
-            if n_c == 0:
+            if ti == bi:  # universal base: the reference cell itself
+                row.update(att=0.0, std_error=np.nan)
+            elif n_c == 0:
                 row.update(att=np.nan, std_error=np.nan)
             else:
                 idx = np.flatnonzero(use)
@@ -177,7 +192,7 @@ def group_time_att(
     return GroupTimeATT(
         cells=cells, influence=influence, unit_cohort=g,
         control_group=control_group, est_method=est_method, anticipation=anticipation,
-        n_dropped={"unbalanced": panel.n_dropped_unbalanced,
+        base_period=base_period, n_dropped={"unbalanced": panel.n_dropped_unbalanced,
                    "treated_first_period": int((~keep_units).sum())},
         unit_cluster=unit_cluster,
     )
@@ -196,6 +211,8 @@ class CallawaySantAnna:
         Doubly robust (default, Sant'Anna and Zhao 2020), IPW or outcome regression.
     anticipation
         Periods before adoption in which units may already react.
+    base_period : {"varying", "universal"}
+        Base period of the pre-treatment cells (see the module docstring).
     aggregation : {"group", "simple", "dynamic", "calendar"}
         Which overall aggregate is the headline estimate (all four are in ``details``).
     n_boot
@@ -219,6 +236,7 @@ class CallawaySantAnna:
     control_group: ControlGroup = "never_treated"
     est_method: EstMethod = "dr"
     anticipation: int = 0
+    base_period: BasePeriod = "varying"
     aggregation: Literal["group", "simple", "dynamic", "calendar"] = "group"
     n_boot: int = 0
     ci_level: float = 0.95
@@ -240,7 +258,8 @@ class CallawaySantAnna:
         panel = wide_panel(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
                            covariates=covariates, cluster=cluster)
         return group_time_att(panel, control_group=self.control_group,
-                              est_method=self.est_method, anticipation=self.anticipation)
+                              est_method=self.est_method, anticipation=self.anticipation,
+                              base_period=self.base_period)
 
     def fit(
         self,
@@ -309,7 +328,8 @@ class CallawaySantAnna:
             group_time=cells, aggregations=agg_details,
             pretrend_wald={"statistic": W, "df": df, "p_value": p},
             control_group=self.control_group, est_method=self.est_method,
-            anticipation=self.anticipation, aggregation=self.aggregation,
+            anticipation=self.anticipation, base_period=self.base_period,
+            aggregation=self.aggregation,
             n_units=gt.n_units, n_dropped=gt.n_dropped, cluster=cluster,
             n_clusters=None if gt.unit_cluster is None else int(np.unique(gt.unit_cluster).size),
         )

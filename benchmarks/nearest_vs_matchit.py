@@ -14,6 +14,9 @@ differences: see tests/reference/scripts/build_matchit_fixed.sh); pass its libra
 ``--matchit-lib`` (default /tmp/Rlib).
 
     python benchmarks/nearest_vs_matchit.py [--n-treated 10000] [--n-control 1000000]
+
+Measured 2026-11-30 on the shared 2-core machine (load about 8): impacteval 25.4 s, MatchIt
+192.6 s (ratio 7.6); all 10,000 pairs identical.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def _table(df: pd.DataFrame, keys: list[str]) -> list[dict]:
     for idx, row in df.iterrows():
         idx = idx if isinstance(idx, tuple) else (idx,)
         rec = {k: (int(v) if isinstance(v, (int, np.integer, float)) and float(v).is_integer() else str(v))
-               for k, v in zip(keys, idx)}
+               for k, v in zip(keys, idx, strict=True)}
         est = [c for c in df.columns if c.endswith("ATT")][0]
         se = [c for c in df.columns if c.endswith("std_error")][0]
         rec["estimate"] = _num(row[est])

@@ -162,6 +162,8 @@ def aggregate(
         overall_inf = inf_rows.mean(axis=1)
     else:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if np.all(labels == np.round(labels)):
+        labels = labels.astype(np.int64)  # periods and event times are whole numbers
     table = pd.DataFrame({"label": labels, "estimate": ests,
                           "std_error": _se(inf_rows, n, cluster)})
     return Aggregation(kind, table, overall, float(_se(overall_inf, n, cluster)), inf_rows,

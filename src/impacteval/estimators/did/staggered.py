@@ -189,6 +189,9 @@ def group_time_att(
             rows.append(row)
     cells = pd.DataFrame(rows)[["cohort", "time", "base_period", "event_time", "post", "att",
                                 "std_error", "n_treated", "n_control"]]
+    timing = ["cohort", "time", "base_period", "event_time"]
+    if np.all(cells[timing].to_numpy() == np.round(cells[timing].to_numpy())):
+        cells = cells.astype(dict.fromkeys(timing, "int64"))
     return GroupTimeATT(
         cells=cells, influence=influence, unit_cohort=g,
         control_group=control_group, est_method=est_method, anticipation=anticipation,

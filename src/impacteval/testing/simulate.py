@@ -216,12 +216,17 @@ def simulate_panel(
     effect: float = 5.0,
     treated_share: float = 0.5,
     adoption: tuple[int, ...] = (7,),
+    loading_sd: float = 0.0,
     seed: int = 0,
 ) -> SimulatedStudy:
-    """Area-by-period panel with parallel trends and a constant effect from adoption on.
+    """Area-by-period panel with a constant effect from adoption on.
 
-    Outcome (e.g. admissions per 10,000) = area level + common period shock + a small
-    area-specific factor loading times a common factor + ``effect`` while treated + noise.
+    Outcome (e.g. admissions per 10,000) = area level + common period shock + an
+    area-specific loading (mean 1, SD ``loading_sd``) times a common cyclical factor +
+    ``effect`` while treated + noise (SD 1). With ``loading_sd = 0`` (default) trends are
+    exactly parallel in expectation (the DiD assumption); with ``loading_sd > 0`` areas
+    follow the factor to different degrees, which a synthetic control can match and a DiD
+    cannot.
     Treated areas adopt at one of the ``adoption`` periods (1-based, cycled over treated
     areas); the rest are never treated. Counts for rate models are ``events`` (Poisson, with
     ``population`` as exposure, true rate ratio ``exp(effect / 100)``).
@@ -246,7 +251,9 @@ def simulate_panel(
     cohort = np.zeros(n_units, dtype="int64")
     cohort[:n_treated] = [adoption[i % len(adoption)] for i in range(n_treated)]
     level = rng.normal(100.0, 10.0, n_units)
-    loading = rng.normal(1.0, 0.2, n_units)
+    if not (np.isfinite(loading_sd) and loading_sd >= 0):
+        raise ConfigError("loading_sd must be zero or positive", where="loading_sd")
+    loading = 1.0 + loading_sd * rng.standard_normal(n_units)
     shock = rng.normal(0.0, 3.0, n_periods).cumsum()
     factor = np.sin(np.arange(n_periods) / 2.0) * 2.0
     periods = np.arange(1, n_periods + 1)
@@ -274,7 +281,7 @@ def simulate_panel(
     )
     roles = {"outcome": "y", "treatment": "treatment", "unit": "area", "time": "period"}
     notes = {"n_units": n_units, "n_periods": n_periods, "effect": effect,
-             "adoption": adoption, "seed": seed, "rate_ratio": float(np.exp(effect / 100.0))}
+             "adoption": adoption, "loading_sd": loading_sd, "seed": seed, "rate_ratio": float(np.exp(effect / 100.0))}
     return SimulatedStudy(data=data, roles=roles, truth=float(effect), scale="difference",
                           estimand="ATT", notes=notes)
 

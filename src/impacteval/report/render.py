@@ -28,6 +28,7 @@ from impacteval.derive.codelists import codelist_versions
 from impacteval.report.sdc import DisclosureRegime
 from impacteval.report.sensitivity import evalue_rows, sensitivity_context
 from impacteval.report.subgroups import subgroup_context
+from impacteval.report.triangulation import triangulation_context, triangulation_table
 from impacteval.report.tables import (
     ReleasedTable,
     absolute_difference,
@@ -60,7 +61,7 @@ _OUTCOME_LABELS = {
 _FAMILIES = {"poisson": "Poisson", "negative_binomial": "negative binomial (NB2)"}
 
 #: Figures the report places in its own sections; other figures go after the main results.
-_REPORT_FIGURES = ("flow", "love_plot", "propensity_overlap", "forest")
+_REPORT_FIGURES = ("flow", "love_plot", "propensity_overlap", "forest", "triangulation")
 
 #: Diagnostics shown in their own sections, not in the generic diagnostics table.
 _STRUCTURED_DIAGNOSTICS = ("sensitivity", "subgroups", "codelists", "warnings")
@@ -499,6 +500,7 @@ def build_context(
         if subgroup_records and "subgroups" in tables else []
     )
     return {
+        "triangulation": triangulation_context(triangulation_table(tables["estimates"].frame)),
         "subgroups": subgroups,
         "credibility": credibility,
         "credibility_summary": _credibility_summary(credibility),

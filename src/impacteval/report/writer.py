@@ -34,6 +34,7 @@ from impacteval.report import figures as figs
 from impacteval.report.render import build_context, render_html, render_markdown
 from impacteval.report.sdc import DisclosureRegime
 from impacteval.report.sensitivity import sensitivity_record
+from impacteval.report.triangulation import triangulation_forest, triangulation_table
 from impacteval.report.tables import (
     ReleasedTable,
     release_estimate_details,
@@ -204,6 +205,10 @@ def _figure_sets(
     forest_cols = ["outcome", "method", "scale", "estimate", "ci_lower", "ci_upper"]
     data["forest"] = ReleasedTable("forest", est[forest_cols])
     pngs["forest"] = figs.figure_png(figs.forest_plot(est, result.truth))
+    tri = triangulation_table(est)
+    if tri is not None:
+        data["triangulation"] = ReleasedTable("triangulation", tri)
+        pngs["triangulation"] = figs.figure_png(triangulation_forest(tri))
     for name in sorted(result.figure_data):
         data[name] = release_figure_data(name, result.figure_data[name], regime)
     overlap = data.get("propensity_overlap")

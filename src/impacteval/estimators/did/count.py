@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from impacteval.estimators.base import register_estimator
@@ -105,6 +104,8 @@ class PoissonDiD:
             events, exposure, rate``; per ``rate_per``), ``rate_per``, ``cluster``,
             ``n_clusters``, ``fixed_effects``, ``n_rows``, ``n_rows_dropped``, ``converged``.
         """
+        import statsmodels.api as sm  # deferred: slow to import, needed only here
+
         check_level(self.ci_level)
         covs = list(covariates)
         cl_cols = as_list(clusters) or as_list(unit)

@@ -119,13 +119,18 @@ def placebo_se(y: FloatArray, n0: int, t0: int, opts: _Opts, w: SDIDWeights, rep
     if n0 <= n1:
         raise DesignError("the placebo SE needs more controls than treated units",
                           where=f"{WHERE}.se_method", hint="use se_method='bootstrap' or 'jackknife'")
-    est = np.empty(reps)
-    for r in range(reps):
-        ind = rng.permutation(n0)
-        m0 = n0 - n1
-        start = SDIDWeights(_normalise(w.omega[ind[:m0]]), w.lambda_)
-        est[r] = sdid_estimate(y[ind], m0, t0, opts, start=start)[0]
+    est = np.array([placebo_estimate(y, n0, t0, opts, w, rng.permutation(n0))
+                    for _ in range(reps)])
     return float(math.sqrt((reps - 1) / reps) * est.std(ddof=1))
+
+
+def placebo_estimate(y: FloatArray, n0: int, t0: int, opts: _Opts, w: SDIDWeights,
+                     order: FloatArray) -> float:
+    """One placebo draw: controls in ``order``, the last N1 of them pseudo-treated, weights
+    re-fitted from the fitted ones (R synthdid's ``placebo_se`` step)."""
+    m0 = n0 - (y.shape[0] - n0)
+    start = SDIDWeights(_normalise(w.omega[order[:m0]]), w.lambda_)
+    return sdid_estimate(y[order], m0, t0, opts, start=start)[0]
 
 
 def jackknife_se(y: FloatArray, n0: int, t0: int, opts: _Opts, w: SDIDWeights) -> float:

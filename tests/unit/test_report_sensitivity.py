@@ -166,3 +166,27 @@ def test_written_outputs_release_sensitivity_safely(tmp_path: Path) -> None:
     assert ev["point"] == pytest.approx(x + math.sqrt(x * (x - 1)), rel=1e-9)
     assert [n["excludes_null"] for n in doc["sensitivity"]["negative_controls"]] == [False, True]
     assert check_outputs(export_release(out, tmp_path / "release")) == []
+
+
+def test_summary_uses_own_design_primary_estimates_with_evalue_sentence() -> None:
+    other = EffectEstimate(design="difference_in_differences", estimator="did",
+                           outcome="emergency_admissions", estimand="ATT", scale="rate_ratio",
+                           estimate=1.3, std_error=0.1, ci_lower=1.1, ci_upper=1.5,
+                           p_value=0.01, n_treated=10, n_control=10)
+    r = _rich()
+    r = dataclasses.replace(r, estimates=r.estimates + (other,))
+    ctx = _context(r)
+    outcomes = [s["outcome"] for s in ctx["summaries"]]
+    # one summary per outcome: not the alternative specification, not the other design
+    assert outcomes.count("emergency_admissions") == 1
+    first = ctx["summaries"][0]
+    assert first["headline"].startswith("an estimated 24% fewer emergency admissions")
+    # E-value 1.94 (VanderWeele & Ding eq. for RR 0.765): 'moderate' band [1.5, 2.5)
+    assert first["evalue"] == (
+        "To explain this away, a difference between the groups that the data do not record "
+        "would need to be moderate: associated with both receiving the intervention and with "
+        "emergency admissions by a factor of about 1.9 each (E-value; 1.4 to make the effect "
+        "uncertain).")
+    elective = next(s for s in ctx["summaries"] if s["outcome"] == "elective_admissions")
+    assert elective["evalue"] is None  # CI includes no effect: nothing to explain away
+    assert ctx["triangulation"] is not None

@@ -15,6 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from impacteval.checks import evalue_for_estimate
 from impacteval.report.checklists import (
     RECORD_ITEMS,
     STROBE_ITEMS,
@@ -183,6 +184,22 @@ def plain_summary(estimate: EffectEstimate) -> dict[str, Any]:
         "excludes_null": excludes,
         "interpretation": interpretation,
     }
+
+
+def _with_evalue(summary: dict[str, Any], estimate: EffectEstimate) -> dict[str, Any]:
+    """Add a plain-English E-value sentence (ratio estimates whose CI excludes no effect)."""
+    ev = evalue_for_estimate(estimate)
+    sentence = None
+    if ev is not None and summary["excludes_null"]:
+        strength = ("weak" if ev.point < 1.5 else "moderate" if ev.point < 2.5
+                    else "strong" if ev.point < 4 else "very strong")
+        sentence = (
+            f"To explain this away, a difference between the groups that the data do not "
+            f"record would need to be {strength}: associated with both receiving the "
+            f"intervention and with {summary['outcome_label']} by a factor of about "
+            f"{ev.point:.1f} each (E-value; {ev.ci:.1f} to make the effect uncertain)."
+        )
+    return {**summary, "evalue": sentence}
 
 
 def _rows(table: ReleasedTable | None) -> list[dict[str, Any]]:
@@ -368,9 +385,17 @@ def build_context(
         Names of supplied figures not released (no data behind them to check).
     """
     primary = _primary_outcome(result)
-    matched = [e for e in result.estimates if not is_naive(e)]
-    summaries = [plain_summary(e) for e in matched if e.outcome == primary][:1]
-    summaries += [plain_summary(e) for e in matched if e.outcome != primary]
+    matched = [e for e in result.estimates
+               if not is_naive(e) and not e.details.get("specification")]
+    # the headline uses the run's own design; other designs are compared under Triangulation
+    own = [e for e in matched if e.design == result.design] or matched
+    seen: set[str] = set()
+    headline_estimates = []
+    for e in [x for x in own if x.outcome == primary] + [x for x in own if x.outcome != primary]:
+        if e.outcome not in seen:
+            seen.add(e.outcome)
+            headline_estimates.append(e)
+    summaries = [_with_evalue(plain_summary(e), e) for e in headline_estimates]
     truth = dict((result.truth or {}).get("outcomes", {}))
     est_rows = []
     evalues = evalue_rows(result.estimates)

@@ -114,3 +114,21 @@ def test_negative_control_table() -> None:
 def test_registry_names() -> None:
     assert {"evalue", "rosenbaum_wilcoxon", "negative_control"} <= set(CHECKS)
     assert CHECKS.get("evalue") is evalue_for_estimate
+
+
+def test_matched_pair_outcomes_rates_and_errors() -> None:
+    from impacteval.checks import matched_pair_outcomes
+    from impacteval.exceptions import SchemaError
+
+    m = pd.DataFrame({"subclass": [2, 2, 1, 1], "treated": [1, 0, 0, 1],
+                      "y": [3.0, 1.0, 4.0, 2.0], "py": [1.0, 2.0, 2.0, 0.5]})
+    before = m.copy()
+    t, c = matched_pair_outcomes(m, "y")
+    assert list(t) == [2.0, 3.0] and list(c) == [4.0, 1.0]  # pair 1 first
+    t, c = matched_pair_outcomes(m, "y", person_time="py")
+    assert list(t) == [4.0, 3.0] and list(c) == [2.0, 0.5]
+    pd.testing.assert_frame_equal(m, before)
+    with pytest.raises(SchemaError, match="lacks"):
+        matched_pair_outcomes(m, "z")
+    with pytest.raises(DesignError, match="1:1"):
+        matched_pair_outcomes(pd.concat([m, m.iloc[:1]]), "y")

@@ -12,7 +12,12 @@ Each is registered in :data:`CHECKS` by name (``evalue``, ``rosenbaum_wilcoxon``
 from impacteval.checks.evalue import EValue, e_value, evalue_for_estimate, evalue_ratio
 from impacteval.checks.negative_control import negative_control_table
 from impacteval.checks.registry import CHECKS, register_check
-from impacteval.checks.rosenbaum import RosenbaumBounds, critical_gamma, rosenbaum_wilcoxon
+from impacteval.checks.rosenbaum import (
+    RosenbaumBounds,
+    critical_gamma,
+    matched_pair_outcomes,
+    rosenbaum_wilcoxon,
+)
 
 __all__ = [
     "CHECKS",
@@ -22,6 +27,7 @@ __all__ = [
     "e_value",
     "evalue_for_estimate",
     "evalue_ratio",
+    "matched_pair_outcomes",
     "negative_control_table",
     "register_check",
     "rosenbaum_wilcoxon",

@@ -32,7 +32,7 @@ from scipy import optimize, stats
 from impacteval.checks.registry import register_check
 from impacteval.exceptions import ConfigError, DesignError
 
-__all__ = ["RosenbaumBounds", "critical_gamma", "rosenbaum_wilcoxon"]
+__all__ = ["RosenbaumBounds", "critical_gamma", "matched_pair_outcomes", "rosenbaum_wilcoxon"]
 
 _WHERE = "checks.rosenbaum_wilcoxon"
 
@@ -175,3 +175,64 @@ def critical_gamma(t_stat: float, q: np.ndarray, alpha: float = 0.05,
     if f(gamma_max) <= 0:
         return gamma_max
     return float(optimize.brentq(f, 1.0, gamma_max, xtol=1e-10))
+
+
+def matched_pair_outcomes(
+    matched: pd.DataFrame,
+    outcome: str,
+    *,
+    subclass: str = "subclass",
+    treated: str = "treated",
+    person_time: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Treated and control outcomes per matched pair, from a 1:1 matched cohort.
+
+    Parameters
+    ----------
+    matched
+        One row per matched person (not modified): pair id ``subclass``, 0/1 ``treated`` and
+        the outcome column.
+    outcome
+        The outcome column (counts or continuous).
+    person_time
+        Optional follow-up column: the outcome is then compared as a rate per unit of
+        person-time (people with different follow-up are comparable).
+
+    Returns
+    -------
+    (treated, control)
+        Arrays in pair order (sorted by ``subclass``).
+
+    Raises
+    ------
+    SchemaError
+        A column is missing.
+    DesignError
+        A pair does not have exactly one treated and one control member, or follow-up is not
+        positive.
+    """
+    from impacteval.exceptions import SchemaError
+
+    where = "checks.matched_pair_outcomes"
+    cols = [subclass, treated, outcome] + ([person_time] if person_time else [])
+    missing = [c for c in cols if c not in matched.columns]
+    if missing:
+        raise SchemaError(f"matched cohort lacks column(s) {missing}", where=where,
+                          hint="pass the matched cohort with pair ids and the outcome")
+    df = matched[cols]
+    y = df[outcome].astype(float)
+    if person_time:
+        t = df[person_time].astype(float)
+        if not (t > 0).all():
+            raise DesignError("follow-up must be positive for every matched person",
+                              where=where, hint="drop people with no time at risk")
+        y = y / t
+    flag = df[treated].astype(int)
+    sizes = df.groupby(subclass)[treated].agg(["size", "sum"])
+    if not ((sizes["size"] == 2) & (sizes["sum"] == 1)).all():
+        raise DesignError("Rosenbaum bounds here need 1:1 matched pairs",
+                          where=where, hint="use ratio 1 matching, or a matched-sets method")
+    frame = pd.DataFrame({"s": df[subclass].to_numpy(), "t": flag.to_numpy(),
+                          "y": y.to_numpy()})
+    wide = frame.pivot(index="s", columns="t", values="y").sort_index()
+    return wide[1].to_numpy(dtype=float), wide[0].to_numpy(dtype=float)

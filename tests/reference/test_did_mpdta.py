@@ -29,20 +29,22 @@ def mpdta() -> pd.DataFrame:
 
 
 def _estimator(key: str) -> tuple[CallawaySantAnna, list[str]]:
-    method, control, cov, ant, *base = key.split("|")
+    method, control, cov, ant, *extra = key.split("|")
     est = CallawaySantAnna(est_method="ipw" if method == "std_ipw" else method,  # type: ignore[arg-type]
                            control_group=control,  # type: ignore[arg-type]
                            anticipation=int(ant[-1]),
-                           base_period="universal" if base else "varying")
-    return est, (["lpop"] if cov == "lpop" else [])
+                           base_period="universal" if "universal" in extra else "varying")
+    return est, (["lpop"] if cov == "lpop" else []), "weighted" in extra
 
 
 @pytest.mark.parametrize("key", sorted(CASES))
 def test_group_time_atts_and_aggregations(mpdta: pd.DataFrame, key: str) -> None:
     ref = CASES[key]
-    est, covs = _estimator(key)
-    gt = est.estimate_cells(mpdta, outcome="lemp", unit="countyreal", time="year",
-                            cohort="first.treat", covariates=covs)
+    est, covs, weighted = _estimator(key)
+    data = mpdta.assign(pop=np.exp(mpdta["lpop"]))  # as the script: population weights
+    gt = est.estimate_cells(data, outcome="lemp", unit="countyreal", time="year",
+                            cohort="first.treat", covariates=covs,
+                            weights="pop" if weighted else None)
     want = pd.DataFrame(ref["att_gt"]).sort_values(["cohort", "time"]).reset_index(drop=True)
     got = gt.cells.sort_values(["cohort", "time"]).reset_index(drop=True)
     assert len(got) == len(want)

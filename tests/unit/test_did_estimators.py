@@ -218,3 +218,19 @@ def test_event_study_without_never_treated(mpdta: pd.DataFrame) -> None:
     table = pd.DataFrame(sa.details["event_study"])
     assert table["event_time"].max() == 2  # 2007 dropped: cohort 2004 reaches e = 2 in 2006
     assert sa.n_treated == 191
+
+
+def test_cs_weights_scale_free_and_validated(mpdta: pd.DataFrame) -> None:
+    d = mpdta.assign(pop=np.exp(mpdta["lpop"]))
+    a = CallawaySantAnna(est_method="dr").fit(d, covariates=["lpop"], weights="pop", **CS_ROLES)
+    b = CallawaySantAnna(est_method="dr").fit(d.assign(pop=d["pop"] * 37.5),
+                                              covariates=["lpop"], weights="pop", **CS_ROLES)
+    assert a.estimate == pytest.approx(b.estimate, rel=1e-10)
+    assert a.std_error == pytest.approx(b.std_error, rel=1e-8)
+    ones = CallawaySantAnna(est_method="dr").fit(d.assign(pop=1.0), covariates=["lpop"],
+                                                 weights="pop", **CS_ROLES)
+    plain = CallawaySantAnna(est_method="dr").fit(d, covariates=["lpop"], **CS_ROLES)
+    assert ones.estimate == pytest.approx(plain.estimate, rel=1e-12)
+    assert ones.std_error == pytest.approx(plain.std_error, rel=1e-10)
+    with pytest.raises(SchemaError, match="constant within units"):
+        CallawaySantAnna().fit(d.assign(pop=np.arange(len(d)) + 1.0), weights="pop", **CS_ROLES)

@@ -11,7 +11,8 @@ Input ``tests/reference/data/did_mpdta.csv`` (see did_README.md); output
 (influence-function) standard error, and the simple, group ("cohort"), dynamic ("event") and
 calendar ("time") aggregations with analytic standard errors, for outcome regression, IPW and
 doubly robust estimation, never-treated and not-yet-treated controls, with and without the
-covariate ``lpop``, with one anticipation period, and with the universal base period.
+covariate ``lpop``, with one anticipation period, with the universal base period, and weighted
+by county population ``exp(lpop)``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from differences import ATTgt
 ROOT = Path(__file__).resolve().parents[1]
 data = pd.read_csv(ROOT / "data" / "did_mpdta.csv")
 data["cohort"] = data["first.treat"].where(data["first.treat"] > 0, np.nan)
+data["pop"] = np.exp(data["lpop"])  # unit weight for the weighted cases
 panel = data.set_index(["countyreal", "year"])
 
 
@@ -54,19 +56,23 @@ def _table(df: pd.DataFrame, keys: list[str]) -> list[dict]:
 
 
 cases = {}
-settings = [(m, c, f, a, "varying") for m in ("reg", "std_ipw", "dr")
+settings = [(m, c, f, a, "varying", None) for m in ("reg", "std_ipw", "dr")
             for c in ("never_treated", "not_yet_treated") for f in ("lemp", "lemp ~ lpop")
             for a in (0, 1) if a == 0 or (f == "lemp" and m == "reg")]
-settings += [("reg", c, "lemp", 0, "universal") for c in ("never_treated", "not_yet_treated")]
-settings += [("dr", "never_treated", "lemp ~ lpop", 0, "universal")]
-for est_method, control, formula, anticipation, base in settings:
+settings += [("reg", c, "lemp", 0, "universal", None)
+             for c in ("never_treated", "not_yet_treated")]
+settings += [("dr", "never_treated", "lemp ~ lpop", 0, "universal", None)]
+settings += [(m, "never_treated", "lemp ~ lpop", 0, "varying", "pop")
+             for m in ("reg", "std_ipw", "dr")]
+for est_method, control, formula, anticipation, base, weights in settings:
     att = ATTgt(data=panel, cohort_column="cohort", anticipation=anticipation,
                 base_period=base)
     att.fit(formula=formula, est_method=est_method, control_group=control,
-            progress_bar=False)
+            weights_column=weights, progress_bar=False)
     res = att.results()
     name = (f"{est_method}|{control}|{'lpop' if '~' in formula else 'none'}"
-            f"|ant{anticipation}" + ("|universal" if base == "universal" else ""))
+            f"|ant{anticipation}" + ("|universal" if base == "universal" else "")
+            + ("|weighted" if weights else ""))
     case = {"att_gt": _table(res, ["cohort", "base_period", "time"])}
     for kind, key in (("simple", "simple"), ("cohort", "group"),
                       ("event", "dynamic"), ("time", "calendar")):

@@ -73,18 +73,21 @@ def _se(psi: np.ndarray, n: int, cluster: np.ndarray | None = None) -> np.ndarra
     return np.where(se <= np.sqrt(np.finfo(float).eps) * 10, np.nan, se)
 
 
-def _wif(keep: np.ndarray, pg: np.ndarray, cell_cohort: np.ndarray, unit_cohort: np.ndarray) -> np.ndarray:
+def _wif(keep: np.ndarray, pg: np.ndarray, cell_cohort: np.ndarray, unit_cohort: np.ndarray,
+         unit_weight: np.ndarray | None = None) -> np.ndarray:
     """Influence of estimating the weights ``pg[keep] / sum(pg[keep])`` (did's ``wif``)."""
-    ind = (unit_cohort[:, None] == cell_cohort[keep][None, :]).astype(float) - pg[keep][None, :]
+    w = 1.0 if unit_weight is None else unit_weight[:, None]
+    ind = w * (unit_cohort[:, None] == cell_cohort[keep][None, :]) - pg[keep][None, :]
     s = pg[keep].sum()
     return ind / s - ind.sum(axis=1, keepdims=True) * (pg[keep] / s**2)[None, :]
 
 
 def _weighted(keep: np.ndarray, att: np.ndarray, psi: np.ndarray, pg: np.ndarray,
-              cell_cohort: np.ndarray, unit_cohort: np.ndarray) -> tuple[float, np.ndarray]:
+              cell_cohort: np.ndarray, unit_cohort: np.ndarray,
+              unit_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     w = pg[keep] / pg[keep].sum()
     est = float(np.sum(w * att[keep]))
-    inf = psi[:, keep] @ w + _wif(keep, pg, cell_cohort, unit_cohort) @ att[keep]
+    inf = psi[:, keep] @ w + _wif(keep, pg, cell_cohort, unit_cohort, unit_weight) @ att[keep]
     return est, inf
 
 
@@ -95,6 +98,7 @@ def aggregate(
     influence: np.ndarray,
     unit_cohort: np.ndarray,
     cluster: np.ndarray | None = None,
+    unit_weight: np.ndarray | None = None,
 ) -> Aggregation:
     """Aggregate group-time ATTs.
 
@@ -110,6 +114,8 @@ def aggregate(
         Cohort of every unit (0 = never treated).
     cluster
         Optional cluster per unit for the standard errors.
+    unit_weight
+        Optional unit weights (normalised to mean 1): cohort shares are weighted.
     """
     n = influence.shape[0]
     g = cells["cohort"].to_numpy(dtype=float)
@@ -117,12 +123,13 @@ def aggregate(
     att = cells["att"].to_numpy(dtype=float)
     ok = np.isfinite(att)
     cohorts = np.unique(g)
-    share = {c: float(np.mean(unit_cohort == c)) for c in cohorts}
+    uw = None if unit_weight is None else unit_weight / np.mean(unit_weight)
+    share = {c: float(np.mean((1.0 if uw is None else uw) * (unit_cohort == c))) for c in cohorts}
     pg = np.array([share[c] for c in g])
     post = (g <= t) & ok
     rows: list[tuple[float, float, np.ndarray]] = []
     if kind == "simple":
-        est, inf = _weighted(np.flatnonzero(post), att, influence, pg, g, unit_cohort)
+        est, inf = _weighted(np.flatnonzero(post), att, influence, pg, g, unit_cohort, uw)
         return Aggregation(kind, pd.DataFrame(columns=["label", "estimate", "std_error"]), est,
                            float(_se(inf, n, cluster)), np.empty((n, 0)), inf)
     if kind == "group":
@@ -137,12 +144,12 @@ def aggregate(
         w = pgg / pgg.sum()
         overall = float(np.sum(w * ests))
         keep_all = np.arange(len(labels))
-        overall_inf = inf_rows @ w + _wif(keep_all, pgg, labels, unit_cohort) @ ests
+        overall_inf = inf_rows @ w + _wif(keep_all, pgg, labels, unit_cohort, uw) @ ests
     elif kind == "dynamic":
         e = t - g
         for ev in np.unique(e[ok]):
             keep = np.flatnonzero(ok & (e == ev))
-            est, inf = _weighted(keep, att, influence, pg, g, unit_cohort)
+            est, inf = _weighted(keep, att, influence, pg, g, unit_cohort, uw)
             rows.append((ev, est, inf))
         labels = np.array([r[0] for r in rows])
         ests = np.array([r[1] for r in rows])
@@ -153,7 +160,7 @@ def aggregate(
     elif kind == "calendar":
         for period in np.unique(t[post]):
             keep = np.flatnonzero(post & (t == period))
-            est, inf = _weighted(keep, att, influence, pg, g, unit_cohort)
+            est, inf = _weighted(keep, att, influence, pg, g, unit_cohort, uw)
             rows.append((period, est, inf))
         labels = np.array([r[0] for r in rows])
         ests = np.array([r[1] for r in rows])

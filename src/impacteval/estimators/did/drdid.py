@@ -43,14 +43,18 @@ def _xb(X: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ij,j->i", X, b)
 
 
-def logit_fit(X: np.ndarray, d: np.ndarray, *, max_iter: int = 50, tol: float = 1e-10) -> np.ndarray:
-    """Maximum-likelihood logit coefficients by Newton-Raphson (raises on non-convergence)."""
+def logit_fit(
+    X: np.ndarray, d: np.ndarray, w: np.ndarray | None = None, *, max_iter: int = 50,
+    tol: float = 1e-10,
+) -> np.ndarray:
+    """(Weighted) maximum-likelihood logit by Newton-Raphson (raises on non-convergence)."""
+    w = np.ones(d.shape[0]) if w is None else w
     beta = np.zeros(X.shape[1])
     for _ in range(max_iter):
         p = 1.0 / (1.0 + np.exp(-_xb(X, beta)))
-        H = _xtwx(X, p * (1 - p))
+        H = _xtwx(X, w * p * (1 - p))
         try:
-            step = np.linalg.solve(H, _xtv(X, d - p))
+            step = np.linalg.solve(H, _xtv(X, w * (d - p)))
         except np.linalg.LinAlgError as exc:
             raise EstimationError(
                 "the propensity-score model is singular", where="did.covariates",
@@ -82,7 +86,8 @@ def _ols(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def att_2x2(
-    dy: np.ndarray, d: np.ndarray, X: np.ndarray, method: EstMethod
+    dy: np.ndarray, d: np.ndarray, X: np.ndarray, method: EstMethod,
+    weights: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """ATT and influence function of one two-period panel comparison.
 
@@ -96,6 +101,8 @@ def att_2x2(
         Covariates with an intercept column first, shape (n1, k).
     method
         ``"reg"``, ``"ipw"`` or ``"dr"``.
+    weights
+        Optional unit (sampling) weights, normalised to mean 1 as DRDID's ``i.weights``.
 
     Returns
     -------
@@ -107,29 +114,31 @@ def att_2x2(
     are computed as ``score_i * x_i' (A^-1 M)``, which never forms the (n1, k) matrix.
     """
     n = dy.shape[0]
+    w = np.ones(n) if weights is None else weights / np.mean(weights)
     c = 1.0 - d
+    wd, wc = w * d, w * c
     if method == "reg":
-        b, A_inv = _ols(X, dy, c)
+        b, A_inv = _ols(X, dy, wc)
         m = _xb(X, b)
-        mean_d = d.mean()
-        eta_t = np.mean(d * dy) / mean_d
-        eta_c = np.mean(d * m) / mean_d
-        ols_effect = c * (dy - m) * _xb(X, A_inv @ (_xtv(X, d) / n))
-        inf_t = (d * dy - d * eta_t) / mean_d
-        inf_c = (d * m - d * eta_c + ols_effect) / mean_d
+        mean_d = wd.mean()
+        eta_t = np.mean(wd * dy) / mean_d
+        eta_c = np.mean(wd * m) / mean_d
+        ols_effect = wc * (dy - m) * _xb(X, A_inv @ (_xtv(X, wd) / n))
+        inf_t = (wd * dy - wd * eta_t) / mean_d
+        inf_c = (wd * m - wd * eta_c + ols_effect) / mean_d
         return float(eta_t - eta_c), inf_t - inf_c
     if method not in ("ipw", "dr"):
         raise ValueError(f"method must be 'reg', 'ipw' or 'dr', got {method!r}")
-    gamma = logit_fit(X, d)
+    gamma = logit_fit(X, d, w)
     ps = 1.0 / (1.0 + np.exp(-_xb(X, gamma)))
     ps = np.minimum(ps, 1 - 1e-6)
     trim = np.where(d == 1, 1.0, (ps < TRIM_LEVEL).astype(float))
-    H_inv = np.linalg.inv(_xtwx(X, ps * (1 - ps)) / n)
-    w1 = d * trim
-    w0 = trim * ps * c / (1 - ps)
+    H_inv = np.linalg.inv(_xtwx(X, w * ps * (1 - ps)) / n)
+    w1 = wd * trim
+    w0 = w * trim * ps * c / (1 - ps)
 
     def ps_term(M: np.ndarray) -> np.ndarray:
-        return (d - ps) * _xb(X, H_inv @ M)
+        return w * (d - ps) * _xb(X, H_inv @ M)
 
     if method == "ipw":
         att_t = np.mean(w1 * dy) / np.mean(w1)
@@ -138,13 +147,13 @@ def att_2x2(
         M2 = _xtv(X, w0 * (dy - att_c)) / n
         inf_c = (w0 * dy - w0 * att_c + ps_term(M2)) / np.mean(w0)
         return float(att_t - att_c), inf_t - inf_c
-    b, A_inv = _ols(X, dy, c)
+    b, A_inv = _ols(X, dy, wc)
     r = dy - _xb(X, b)
     eta_t = np.mean(w1 * r) / np.mean(w1)
     eta_c = np.mean(w0 * r) / np.mean(w0)
 
     def ols_term(M: np.ndarray) -> np.ndarray:
-        return c * r * _xb(X, A_inv @ M)
+        return wc * r * _xb(X, A_inv @ M)
 
     inf_t = (w1 * r - w1 * eta_t - ols_term(_xtv(X, w1) / n)) / np.mean(w1)
     M2 = _xtv(X, w0 * (r - eta_c)) / n

@@ -32,6 +32,8 @@ class WidePanel:
         Units dropped because a period or value was missing.
     cluster
         Cluster code per unit (n,), or None.
+    weights
+        Unit weight (n,), or None.
     """
 
     units: np.ndarray
@@ -41,6 +43,7 @@ class WidePanel:
     x: np.ndarray
     n_dropped_unbalanced: int
     cluster: np.ndarray | None = None
+    weights: np.ndarray | None = None
 
 
 def wide_panel(
@@ -52,17 +55,19 @@ def wide_panel(
     cohort: str,
     covariates: Sequence[str] = (),
     cluster: str | None = None,
+    weights: str | None = None,
 ) -> WidePanel:
     """Pivot a long panel to unit x period matrices; drop units not observed in every period.
 
     ``cohort`` holds the first period in which a unit is treated (constant within unit); 0,
     missing or a value after the last period mean never treated within the data. ``cluster``
-    (optional) must be constant within unit.
+    and ``weights`` (optional) must be constant within unit.
     """
     covs = list(covariates)
     check_columns(data, {"outcome": [outcome], "unit": [unit], "time": [time],
                          "cohort": [cohort], "covariates": covs,
-                         "clusters": [cluster] if cluster else []})
+                         "clusters": [cluster] if cluster else [],
+                         "weights": [weights] if weights else []})
     t_vals = numeric(data, time, role="time")
     g_vals = numeric(data, cohort, role="cohort")
     y_vals = numeric(data, outcome, role="outcome")
@@ -112,6 +117,20 @@ def wide_panel(
                 hint="cluster on a time-invariant grouping of units (e.g. the adopting area)",
             )
         cl_codes = cmin
+    unit_w = None
+    if weights is not None:
+        wv = numeric(data, weights, role="weights")
+        wmin = np.full(n, np.inf)
+        wmax = np.full(n, -np.inf)
+        np.minimum.at(wmin, u_codes, np.nan_to_num(wv, nan=-1.0))
+        np.maximum.at(wmax, u_codes, np.nan_to_num(wv, nan=-1.0))
+        if np.any(wmin != wmax) or np.any(wmin <= 0):
+            raise SchemaError(
+                f"column '{weights}' must be positive and constant within units",
+                where=f"{WHERE}.weights",
+                hint="use one time-invariant weight per unit (e.g. the baseline population)",
+            )
+        unit_w = wmin
     complete = ~np.isnan(Y).any(axis=1)
     if covs:
         complete &= ~np.isnan(X).any(axis=(1, 2))
@@ -119,4 +138,5 @@ def wide_panel(
         units=np.asarray(units)[complete], periods=periods, y=Y[complete], cohort=g[complete],
         x=X[complete], n_dropped_unbalanced=int((~complete).sum()),
         cluster=None if cl_codes is None else cl_codes[complete],
+        weights=None if unit_w is None else unit_w[complete],
     )

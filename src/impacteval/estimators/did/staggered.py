@@ -69,6 +69,8 @@ class GroupTimeATT:
         Units dropped: ``unbalanced`` (missing periods or values), ``treated_first_period``.
     unit_cluster
         Cluster code per unit when standard errors are clustered above the unit.
+    unit_weight
+        Unit weights when given (sampling or population weights).
     """
 
     cells: pd.DataFrame
@@ -80,6 +82,7 @@ class GroupTimeATT:
     base_period: str = "varying"
     n_dropped: dict[str, int] = field(default_factory=dict)
     unit_cluster: np.ndarray | None = None
+    unit_weight: np.ndarray | None = None
 
     @property
     def n_units(self) -> int:
@@ -92,7 +95,8 @@ class GroupTimeATT:
             raise ConfigError(f"aggregation must be one of {list(KINDS)}, got {kind!r}",
                               where=f"{WHERE}.aggregation", hint="use 'group' for the overall ATT")
         return aggregate(kind, cells=self.cells, influence=self.influence,
-                         unit_cohort=self.unit_cohort, cluster=self.unit_cluster)
+                         unit_cohort=self.unit_cohort, cluster=self.unit_cluster,
+                         unit_weight=self.unit_weight)
 
     def pretrend_wald(self) -> tuple[float, int, float]:
         """Wald test that all pre-treatment ATT(g,t) are zero: ``(statistic, df, p_value)``.
@@ -142,6 +146,7 @@ def group_time_att(
     keep_units = ~np.isin(g_all, bad_cohorts) if bad_cohorts else np.ones(g_all.size, bool)
     g = g_all[keep_units]
     unit_cluster = None if panel.cluster is None else panel.cluster[keep_units]
+    unit_weight = None if panel.weights is None else panel.weights[keep_units]
     # period-major copies: each comparison reads two contiguous columns
     y_cols = np.ascontiguousarray(panel.y[keep_units].T)
     x_cols = np.ascontiguousarray(np.moveaxis(panel.x[keep_units], 1, 0))
@@ -180,7 +185,8 @@ def group_time_att(
                 idx = np.flatnonzero(use)
                 dy = y_cols[ti, idx] - y_cols[bi, idx]
                 X = np.column_stack([np.ones(idx.size), x_cols[bi, idx, :]])
-                att, inf = att_2x2(dy, treated[idx].astype(float), X, est_method)
+                att, inf = att_2x2(dy, treated[idx].astype(float), X, est_method,
+                                   None if unit_weight is None else unit_weight[idx])
                 inf *= n / idx.size
                 influence[idx, len(rows)] = inf
                 se = (np.sqrt(np.sum(inf**2)) / n if unit_cluster is None else
@@ -197,7 +203,7 @@ def group_time_att(
         control_group=control_group, est_method=est_method, anticipation=anticipation,
         base_period=base_period, n_dropped={"unbalanced": panel.n_dropped_unbalanced,
                    "treated_first_period": int((~keep_units).sum())},
-        unit_cluster=unit_cluster,
+        unit_cluster=unit_cluster, unit_weight=unit_weight,
     )
 
 
@@ -256,10 +262,11 @@ class CallawaySantAnna:
         cohort: str,
         covariates: Sequence[str] = (),
         cluster: str | None = None,
+        weights: str | None = None,
     ) -> GroupTimeATT:
         """The group-time ATTs (for aggregations, plots and pre-trend tests)."""
         panel = wide_panel(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
-                           covariates=covariates, cluster=cluster)
+                           covariates=covariates, cluster=cluster, weights=weights)
         return group_time_att(panel, control_group=self.control_group,
                               est_method=self.est_method, anticipation=self.anticipation,
                               base_period=self.base_period)
@@ -274,6 +281,7 @@ class CallawaySantAnna:
         cohort: str,
         covariates: Sequence[str] = (),
         cluster: str | None = None,
+        weights: str | None = None,
     ) -> EffectEstimate:
         """Estimate the ATT(g,t), the four aggregations and the pre-trend test.
 
@@ -290,13 +298,17 @@ class CallawaySantAnna:
             Optional time-invariant column to cluster the standard errors on above the unit
             (e.g. the adopting area): influence functions are summed within clusters (did's
             ``clustervars``; with few clusters prefer fewer, larger comparisons).
+        weights
+            Optional positive unit weights, constant within unit (e.g. baseline population
+            of an area): weighted 2x2 estimators (DRDID's ``i.weights``) and weighted cohort
+            shares in the aggregations (did's ``weightsname``).
         """
         check_level(self.ci_level)
         if self.aggregation not in KINDS:
             raise ConfigError(f"aggregation must be one of {list(KINDS)}", where=f"{WHERE}.aggregation",
                               hint="use 'group'")
         gt = self.estimate_cells(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
-                                 covariates=covariates, cluster=cluster)
+                                 covariates=covariates, cluster=cluster, weights=weights)
         z = float(stats.norm.ppf(0.5 + self.ci_level / 2))
         cells = gt.cells.copy()
         cells["ci_lower"] = cells["att"] - z * cells["std_error"]
@@ -333,7 +345,7 @@ class CallawaySantAnna:
             control_group=self.control_group, est_method=self.est_method,
             anticipation=self.anticipation, base_period=self.base_period,
             aggregation=self.aggregation,
-            n_units=gt.n_units, n_dropped=gt.n_dropped, cluster=cluster,
+            n_units=gt.n_units, n_dropped=gt.n_dropped, cluster=cluster, weights=weights,
             n_clusters=None if gt.unit_cluster is None else int(np.unique(gt.unit_cluster).size),
         )
         return EffectEstimate(

@@ -35,9 +35,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from report_fixtures import FAKE_MANIFEST, fake_result  # noqa: E402
+from report_fixtures import FAKE_MANIFEST, fake_result
 
-from impacteval.report import REGIMES, write_outputs  # noqa: E402
+from impacteval.report import REGIMES, write_outputs
 
 pytestmark = pytest.mark.browser
 

@@ -120,15 +120,16 @@ def design_diagnostics(diagnostics: Mapping[str, Any], smd_threshold: float = 0.
     """Recognised design diagnostics with the assumption each checks and a pass/fail."""
     rows = []
     for key, (label, rule, threshold, assumption) in DESIGN_DIAGNOSTICS.items():
-        value = diagnostics.get(key)
-        if not _finite(value):
+        raw = diagnostics.get(key)
+        if not isinstance(raw, (int, float)) or not _finite(raw):
             continue
+        value = float(raw)
         if key == "max_abs_smd_after":
             threshold = smd_threshold
         ok = (value >= threshold) if rule in ("p_above", "at_least") else (value <= threshold)
         sign = {"p_above": "p >=", "at_least": ">=", "at_most": "<="}[rule]
         rows.append({"key": key, "label": label, "assumption": assumption,
-                     "value": f"{float(value):.3g}", "rule": f"{sign} {threshold:g}",
+                     "value": f"{value:.3g}", "rule": f"{sign} {threshold:g}",
                      "ok": bool(ok)})
     return rows
 

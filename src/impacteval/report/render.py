@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from impacteval.checks import evalue_for_estimate
+from impacteval.derive.codelists import codelist_versions
 from impacteval.report.checklists import (
     RECORD_ITEMS,
     STROBE_ITEMS,
@@ -25,17 +26,16 @@ from impacteval.report.checklists import (
     design_diagnostics,
     fill_checklist,
 )
-from impacteval.derive.codelists import codelist_versions
 from impacteval.report.sdc import DisclosureRegime
 from impacteval.report.sensitivity import evalue_rows, sensitivity_context
 from impacteval.report.subgroups import subgroup_context
-from impacteval.report.triangulation import triangulation_context, triangulation_table
 from impacteval.report.tables import (
     ReleasedTable,
     absolute_difference,
     absolute_difference_ci,
     is_naive,
 )
+from impacteval.report.triangulation import triangulation_context, triangulation_table
 from impacteval.results import EffectEstimate, EvaluationResult
 
 __all__ = [

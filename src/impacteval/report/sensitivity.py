@@ -40,7 +40,7 @@ def _f(x: Any, digits: int = 2) -> str:
     return f"{float(x):,.{digits}f}"
 
 
-def evalue_rows(estimates: tuple[EffectEstimate, ...]) -> list[dict[str, Any]]:
+def evalue_rows(estimates: tuple[EffectEstimate, ...]) -> list[dict[str, Any] | None]:
     """One row per estimate (same order): E-values of the point and CI, or None."""
     rows = []
     for e in estimates:

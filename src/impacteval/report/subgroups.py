@@ -147,7 +147,9 @@ def gap_statement(record: Mapping[str, Any], holm_p: float) -> str | None:
     def rate(lv: Mapping[str, Any], arm: str) -> float:
         py = lv.get(f"person_years_{arm}")
         ev = lv.get(f"events_{arm}")
-        return float(ev) / float(py) * 1000 if py else math.nan
+        if py is None or ev is None or not float(py) > 0:
+            return math.nan
+        return float(ev) / float(py) * 1000
 
     gap_c = rate(dis, "control") - rate(adv, "control")
     gap_t = rate(dis, "treated") - rate(adv, "treated")

@@ -34,7 +34,6 @@ from impacteval.report import figures as figs
 from impacteval.report.render import build_context, render_html, render_markdown
 from impacteval.report.sdc import DisclosureRegime
 from impacteval.report.sensitivity import sensitivity_record
-from impacteval.report.triangulation import triangulation_forest, triangulation_table
 from impacteval.report.tables import (
     ReleasedTable,
     release_estimate_details,
@@ -42,6 +41,7 @@ from impacteval.report.tables import (
     release_mapping,
     release_tables,
 )
+from impacteval.report.triangulation import triangulation_forest, triangulation_table
 from impacteval.results import EvaluationResult, jsonable
 
 __all__ = ["SCHEMA_VERSION", "SIGNIFICANT_DIGITS", "export_release", "stable_json", "write_outputs"]

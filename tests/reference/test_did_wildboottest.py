@@ -18,7 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from impacteval.estimators.did import DifferenceInDifferences, wild_cluster_bootstrap
+from impacteval.estimators.did import (
+    DifferenceInDifferences,
+    TwoWayFixedEffects,
+    wild_cluster_bootstrap,
+)
 
 DATA = Path(__file__).parent / "data"
 REF = json.loads((DATA / "did_wild_bootstrap.json").read_text())
@@ -61,3 +65,19 @@ def test_confidence_interval_by_test_inversion(data: pd.DataFrame) -> None:
         data, outcome="y", treated="treated", post="post", clusters="cluster")
     assert est.details["wild_bootstrap_ci_lower"] == pytest.approx(res.ci_lower)
     assert est.details["wild_bootstrap_ci_upper"] == pytest.approx(res.ci_upper)
+
+
+def test_twfe_wild_bootstrap_on_unbalanced_area_panel() -> None:
+    # 10 areas x 12 quarters, 3 rows missing; wildboottest ran the dummy-variable regression,
+    # we run the bootstrap on the two-way demeaned data with each draw re-projected.
+    panel = pd.read_csv(DATA / "did_wild_bootstrap_twfe.csv")
+    est = TwoWayFixedEffects(wild_bootstrap=9999, seed=1).fit(
+        panel, outcome="y", treatment="D", unit="area", time="quarter", covariates=["x"])
+    assert est.details["wild_bootstrap_enumerated"]
+    diff = est.details["wild_bootstrap_p_value"] - REF["twfe"]["p_value"]
+    assert min(abs(diff), abs(diff - 2 / 1024)) < 1e-12
+    # the FWL coefficient equals PanelOLS's; the t statistic differs from wildboottest's only
+    # by its (n-1)/(n-k) factor with k counting the 21 dummies: HC1 vs our HC0 G/(G-1)
+    n, k = len(panel), 2 + 1 + 9 + 11
+    t_ours = est.estimate / est.std_error
+    assert t_ours / np.sqrt((n - 1) / (n - k)) == pytest.approx(REF["twfe"]["t_stat"], rel=1e-8)

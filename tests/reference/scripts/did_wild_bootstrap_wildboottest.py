@@ -5,7 +5,9 @@ enumerated and the p-value is deterministic), writes it to
 tests/reference/data/did_wild_bootstrap.csv and the p-values of ``H0: beta = 0`` for the
 treated x post coefficient (and, with covariate ``x``, likewise) from the PyPI package
 **wildboottest** (MIT; WCR, bootstrap_type "11", Rademacher, B = 9999 > 2**10 -> full
-enumeration) to tests/reference/data/did_wild_bootstrap.json. Run outside the project venv:
+enumeration) to tests/reference/data/did_wild_bootstrap.json; likewise for the TWFE coefficient of an
+unbalanced 10-area panel (did_wild_bootstrap_twfe.csv) fitted with area and quarter dummies.
+Run outside the project venv:
 
     python3 -m venv /tmp/did_ref && /tmp/did_ref/bin/pip install wildboottest statsmodels
     /tmp/did_ref/bin/python tests/reference/scripts/did_wild_bootstrap_wildboottest.py
@@ -44,5 +46,23 @@ for name, cols in (("no_covariates", ["treated", "post", "tp"]),
                        weights_type="rademacher", impose_null=True, bootstrap_type="11",
                        seed=1, show=False)
     out[name] = {"p_value": float(res["p-value"].iloc[0]), "t_stat": float(res["statistic"].iloc[0])}
+# TWFE on an unbalanced area x quarter panel (10 areas, 4 adopting in quarter 6; 3 rows
+# removed): the dummy-variable regression y ~ D + x + area + quarter dummies.
+rng = np.random.default_rng(1)
+n, T = 10, 12
+u = np.repeat(np.arange(n), T)
+t = np.tile(np.arange(T), n)
+D = ((u < 4) & (t >= 6)).astype(int)
+xx = np.round(rng.normal(size=n * T), 6)
+yy = np.round(rng.normal(size=n)[u] + 0.1 * t + 0.5 * D + 0.3 * xx + rng.normal(size=n * T), 6)
+panel = pd.DataFrame({"area": u, "quarter": t, "D": D, "x": xx, "y": yy}).drop(index=[3, 50, 77])
+panel.to_csv(ROOT / "data" / "did_wild_bootstrap_twfe.csv", index=False)
+X = pd.concat([panel[["D", "x"]],
+               pd.get_dummies(panel["area"], prefix="a", drop_first=True, dtype=float),
+               pd.get_dummies(panel["quarter"], prefix="q", drop_first=True, dtype=float)], axis=1)
+res = wildboottest(sm.OLS(panel["y"], sm.add_constant(X)), B=9999, cluster=panel["area"],
+                   param="D", weights_type="rademacher", impose_null=True, bootstrap_type="11",
+                   seed=1, show=False)
+out["twfe"] = {"p_value": float(res["p-value"].iloc[0]), "t_stat": float(res["statistic"].iloc[0])}
 (ROOT / "data" / "did_wild_bootstrap.json").write_text(json.dumps(out, indent=1))
 print(json.dumps(out, indent=1))

@@ -220,6 +220,35 @@ class DifferenceInDifferences:
         )
 
 
+def demean_two_way(
+    values: np.ndarray, unit_codes: np.ndarray, time_codes: np.ndarray, *,
+    tol: float = 1e-13, max_iter: int = 10_000,
+) -> np.ndarray:
+    """Residuals of ``values`` (n, k) on unit and period dummies by alternating projections.
+
+    Exact after one sweep on a balanced panel; iterates to ``tol`` on unbalanced panels
+    (Guimaraes and Portugal 2010). By Frisch-Waugh-Lovell, OLS on the demeaned columns gives
+    the two-way fixed-effects coefficients, residuals and (unit-clustered) scores.
+    """
+    v = np.array(values, dtype=float, copy=True)
+    n_u, n_t = int(unit_codes.max()) + 1, int(time_codes.max()) + 1
+    cnt_u = np.bincount(unit_codes, minlength=n_u)[:, None]
+    cnt_t = np.bincount(time_codes, minlength=n_t)[:, None]
+    scale = max(float(np.max(np.abs(v))), 1.0)
+    for _ in range(max_iter):
+        sums = np.zeros((n_u, v.shape[1]))
+        np.add.at(sums, unit_codes, v)
+        v -= (sums / cnt_u)[unit_codes]
+        sums = np.zeros((n_t, v.shape[1]))
+        np.add.at(sums, time_codes, v)
+        shift = (sums / cnt_t)[time_codes]
+        v -= shift
+        if np.max(np.abs(shift)) < tol * scale:
+            return v
+    raise EstimationError("two-way demeaning did not converge", where=f"{WHERE}.twfe",
+                          hint="the panel may be badly connected; check units observed once")
+
+
 @register_estimator("did_twfe")
 @dataclass(frozen=True, kw_only=True)
 class TwoWayFixedEffects:
@@ -239,12 +268,27 @@ class TwoWayFixedEffects:
         Small-sample factor (see above).
     ci_level
         Confidence level (normal reference distribution).
+    wild_bootstrap
+        Restricted wild cluster bootstrap draws (0 = off), for few clusters (e.g. a handful
+        of adopting areas). Run on the two-way demeaned data (Frisch-Waugh-Lovell), which
+        reproduces the fixed-effects regression's coefficient and clustered t statistic.
+        Needs exactly one cluster column.
+    bootstrap_weights : {"rademacher", "webb"}
+        Bootstrap weights.
+    wild_bootstrap_ci
+        Also the bootstrap confidence interval by test inversion.
+    seed
+        Seed of the bootstrap.
     design
         Design name recorded in the estimate.
     """
 
     cov_kind: CovKind = "HC0"
     ci_level: float = 0.95
+    wild_bootstrap: int = 0
+    bootstrap_weights: BootstrapWeights = "rademacher"
+    wild_bootstrap_ci: bool = False
+    seed: int | None = None
     design: str = "difference_in_differences"
 
     def fit(
@@ -275,7 +319,8 @@ class TwoWayFixedEffects:
         -------
         EffectEstimate
             ``details``: ``cluster``, ``n_clusters``, ``cov_kind``, ``n_rows``,
-            ``n_rows_dropped``, ``covariates``.
+            ``n_rows_dropped``, ``covariates`` and, with the bootstrap, the
+            ``wild_bootstrap_*`` keys of :class:`DifferenceInDifferences`.
         """
         from linearmodels.panel import PanelOLS
         from linearmodels.panel.utility import AbsorbingEffectError
@@ -322,14 +367,35 @@ class TwoWayFixedEffects:
             se *= float(np.sqrt(len(frame) / (len(frame) - 1)))
         z = stats.norm.ppf(0.5 + self.ci_level / 2)
         ever = frame.groupby(level=0)["_d"].max()
+        details: dict[str, object] = {
+            "cluster": cl_cols,
+            "n_clusters": [int(frame[f"_c{j}"].nunique()) for j in range(len(cl_cols))],
+            "cov_kind": self.cov_kind, "n_rows": int(keep.sum()),
+            "n_rows_dropped": int((~keep).sum()), "covariates": covs,
+        }
+        if self.wild_bootstrap:
+            if len(cl_cols) != 1:
+                raise ConfigError("the wild cluster bootstrap needs exactly one cluster column",
+                                  where=f"{WHERE}.wild_bootstrap", hint="pass clusters='<column>'")
+            u_codes = pd.factorize(frame.index.get_level_values(0))[0]
+            t_codes = pd.factorize(frame.index.get_level_values(1))[0]
+            cols = frame[["_y", *exog.columns]].to_numpy(dtype=float)
+            dm = demean_two_way(cols, u_codes, t_codes)
+            wb = wild_cluster_bootstrap(dm[:, 1:], dm[:, 0], frame["_c0"].to_numpy(), 0,
+                                        weights=self.bootstrap_weights, n_boot=self.wild_bootstrap,
+                                        rng=np.random.default_rng(self.seed),
+                                        ci_level=self.ci_level if self.wild_bootstrap_ci else None,
+                                        absorb=lambda M: demean_two_way(M, u_codes, t_codes))
+            details.update(wild_bootstrap_p_value=wb.p_value, wild_bootstrap_draws=wb.n_boot,
+                           wild_bootstrap_weights=wb.weights,
+                           wild_bootstrap_enumerated=wb.enumerated)
+            if self.wild_bootstrap_ci:
+                details.update(wild_bootstrap_ci_lower=wb.ci_lower,
+                               wild_bootstrap_ci_upper=wb.ci_upper)
         return EffectEstimate(
             design=self.design, estimator="did_twfe", outcome=outcome, estimand="ATT",
             scale="difference", estimate=est, std_error=se, ci_lower=est - z * se,
             ci_upper=est + z * se, p_value=float(2 * stats.norm.sf(abs(est / se))),
             n_treated=int((ever == 1).sum()), n_control=int((ever == 0).sum()),
-            ci_level=self.ci_level,
-            details={"cluster": cl_cols,
-                     "n_clusters": [int(frame[f"_c{j}"].nunique()) for j in range(len(cl_cols))],
-                     "cov_kind": self.cov_kind, "n_rows": int(keep.sum()),
-                     "n_rows_dropped": int((~keep).sum()), "covariates": covs},
+            ci_level=self.ci_level, details=details,
         )

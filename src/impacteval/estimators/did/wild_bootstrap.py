@@ -11,6 +11,7 @@ over-rejects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 from typing import Literal
@@ -79,6 +80,7 @@ def wild_cluster_bootstrap(
     rng: np.random.Generator,
     null: float = 0.0,
     ci_level: float | None = None,
+    absorb: Callable[[np.ndarray], np.ndarray] | None = None,
     chunk: int = 2000,
 ) -> WildBootstrapResult:
     """Restricted wild cluster bootstrap p-value for ``H0: beta_k = null`` in ``y = X beta + u``.
@@ -104,6 +106,10 @@ def wild_cluster_bootstrap(
         If given, also the confidence interval: the set of nulls not rejected at
         ``1 - ci_level`` (the same bootstrap weights for every null), found by root-finding
         on each side of the estimate.
+    absorb
+        For designs whose fixed effects were partialled out of ``X`` and ``y``
+        (Frisch-Waugh-Lovell): the same projection applied to each bootstrap outcome column,
+        so that bootstrap residuals are those of the full fixed-effects regression.
     chunk
         Bootstrap draws processed at once (bounds memory at ``n x chunk`` floats).
 
@@ -147,6 +153,8 @@ def wild_cluster_bootstrap(
         for start in range(0, V.shape[0], chunk):
             v = V[start : start + chunk]
             Y = fitted_r[:, None] + resid_r[:, None] * v[:, g].T
+            if absorb is not None:
+                Y = absorb(Y)
             exceed += int(np.sum(np.abs(t_stats(Y, b0)) >= abs(t_obs) * (1 - 1e-10)))
         return t_obs, exceed / V.shape[0]
 

@@ -132,3 +132,22 @@ def test_matched_pair_outcomes_rates_and_errors() -> None:
         matched_pair_outcomes(m, "z")
     with pytest.raises(DesignError, match="1:1"):
         matched_pair_outcomes(pd.concat([m, m.iloc[:1]]), "y")
+
+
+def test_sensitivity_diagnostics_record_matches_the_report_shape() -> None:
+    from impacteval.checks import sensitivity_diagnostics
+
+    lead = pd.read_csv(
+        __import__("pathlib").Path(__file__).resolve().parents[1]
+        / "reference" / "data" / "lead_pairs.csv")
+    matched = pd.DataFrame({
+        "subclass": np.r_[lead["pair"], lead["pair"]],
+        "treated": np.r_[np.ones(33, int), np.zeros(33, int)],
+        "lead": np.r_[lead["treated"], lead["control"]],
+    })
+    rec = sensitivity_diagnostics(matched, ["lead"], alternative="greater",
+                                  negative_control_outcomes=["cataract"])
+    rb = rec["rosenbaum"]["lead"]
+    assert rb["statistic"] == 499 and rb["n_pairs"] == 33  # Rosenbaum (2002) lead data
+    assert rb["gamma_critical"] == pytest.approx(4.43464723376915, rel=1e-8)  # base R
+    assert rec["negative_controls"] == {"outcomes": ["cataract"], "exposures": []}

@@ -5,7 +5,8 @@
 * :func:`rosenbaum_wilcoxon`: Rosenbaum bounds for matched pairs (Wilcoxon signed rank);
 * :func:`negative_control_table`: negative-control outcomes and exposures.
 
-Each is registered in :data:`CHECKS` by name (``evalue``, ``rosenbaum_wilcoxon``,
+:func:`sensitivity_diagnostics` assembles ``diagnostics["sensitivity"]`` for the report from a
+matched cohort. Each check is registered in :data:`CHECKS` by name (``evalue``, ``rosenbaum_wilcoxon``,
 ``negative_control``).
 """
 
@@ -18,6 +19,7 @@ from impacteval.checks.rosenbaum import (
     matched_pair_outcomes,
     rosenbaum_wilcoxon,
 )
+from impacteval.checks.suite import sensitivity_diagnostics
 
 __all__ = [
     "CHECKS",
@@ -31,4 +33,5 @@ __all__ = [
     "negative_control_table",
     "register_check",
     "rosenbaum_wilcoxon",
+    "sensitivity_diagnostics",
 ]

@@ -121,3 +121,19 @@ def test_written_report_shows_subgroups_and_passes_output_check(tmp_path: Path) 
     csv.write_text(text.replace(",<10,", ",4,", 1))
     problems = check_outputs(release)
     assert problems and all("subgroups.csv" in p for p in problems)
+
+
+def test_strobe_notes_mention_subgroups() -> None:
+    from impacteval.report.render import build_context
+    from impacteval.report.tables import release_mapping, release_tables
+
+    r = fake_result()
+    r = dataclasses.replace(r, diagnostics={**r.diagnostics, "subgroups": [imd_record()]})
+    tables = release_tables(r, REGIME)
+    diagnostics, _ = release_mapping(
+        {k: v for k, v in r.diagnostics.items() if k != "subgroups"}, REGIME)
+    ctx = build_context(r, tables, REGIME, manifest=FAKE_MANIFEST, figures={},
+                        diagnostics=diagnostics, sdc_log=[])
+    notes = {s["item"]: s["note"] for s in ctx["strobe"]}
+    assert "subgroup effects for 1 variable(s)" in notes["17"]
+    assert ctx["subgroups"][0]["gap"].startswith("The gap between IMD quintile 1 and 5 narrowed")

@@ -517,15 +517,28 @@ def build_context(
         diagnostics,
         codelist_versions(),
     )
-    strobe, record = _checklist_notes(result, methods, attrition, codelists, checks,
-                                      sensitivity, limitations, manifest)
     subgroup_records = result.diagnostics.get("subgroups") or []
     subgroups = (
         subgroup_context(subgroup_records, tables["subgroups"].frame, outcome_label)
         if subgroup_records and "subgroups" in tables else []
     )
+    triangulation = triangulation_context(triangulation_table(tables["estimates"].frame))
+    strobe, record = _checklist_notes(result, methods, attrition, codelists, checks,
+                                      sensitivity, limitations, manifest)
+    extra = []
+    if subgroups:
+        extra.append(f"subgroup effects for {len(subgroups)} variable(s) and outcome(s) with "
+                     "interaction tests (Holm and Benjamini-Hochberg adjusted)")
+    if triangulation:
+        extra.append("triangulation across designs")
+    for row in strobe:
+        if row["item"] in ("12", "17") and extra:
+            row["note"] = f"{row['note']}; {'; '.join(extra)}"
+        if row["item"] == "17" and subgroups:
+            row["section"] = "subgroups"
+
     return {
-        "triangulation": triangulation_context(triangulation_table(tables["estimates"].frame)),
+        "triangulation": triangulation,
         "subgroups": subgroups,
         "credibility": credibility,
         "credibility_summary": _credibility_summary(credibility),

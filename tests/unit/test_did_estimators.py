@@ -193,9 +193,9 @@ def test_event_study_options(mpdta: pd.DataFrame) -> None:
 def test_cs_clustered_standard_errors(mpdta: pd.DataFrame) -> None:
     d = mpdta.assign(state=mpdta["countyreal"] // 1000, unit_copy=mpdta["countyreal"])
     plain = CallawaySantAnna(est_method="reg").fit(d, **CS_ROLES)
-    by_unit = CallawaySantAnna(est_method="reg").fit(d, cluster="unit_copy", **CS_ROLES)
+    by_unit = CallawaySantAnna(est_method="reg").fit(d, clusters="unit_copy", **CS_ROLES)
     assert by_unit.std_error == pytest.approx(plain.std_error, rel=1e-12)
-    est = CallawaySantAnna(est_method="reg", n_boot=2000, seed=5).fit(d, cluster="state",
+    est = CallawaySantAnna(est_method="reg", n_boot=2000, seed=5).fit(d, clusters="state",
                                                                        **CS_ROLES)
     assert est.details["n_clusters"] == d["state"].nunique()
     assert est.std_error != pytest.approx(plain.std_error, rel=1e-3)
@@ -204,7 +204,7 @@ def test_cs_clustered_standard_errors(mpdta: pd.DataFrame) -> None:
     np.testing.assert_allclose(cells["bootstrap_se"], cells["std_error"], rtol=0.25)
     varying = d.assign(state=np.arange(len(d)))
     with pytest.raises(SchemaError, match="varies within units"):
-        CallawaySantAnna().fit(varying, cluster="state", **CS_ROLES)
+        CallawaySantAnna().fit(varying, clusters="state", **CS_ROLES)
 
 
 def test_event_study_without_never_treated(mpdta: pd.DataFrame) -> None:

@@ -261,12 +261,12 @@ class CallawaySantAnna:
         time: str,
         cohort: str,
         covariates: Sequence[str] = (),
-        cluster: str | None = None,
+        clusters: str | None = None,
         weights: str | None = None,
     ) -> GroupTimeATT:
         """The group-time ATTs (for aggregations, plots and pre-trend tests)."""
         panel = wide_panel(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
-                           covariates=covariates, cluster=cluster, weights=weights)
+                           covariates=covariates, cluster=clusters, weights=weights)
         return group_time_att(panel, control_group=self.control_group,
                               est_method=self.est_method, anticipation=self.anticipation,
                               base_period=self.base_period)
@@ -280,7 +280,7 @@ class CallawaySantAnna:
         time: str,
         cohort: str,
         covariates: Sequence[str] = (),
-        cluster: str | None = None,
+        clusters: str | None = None,
         weights: str | None = None,
     ) -> EffectEstimate:
         """Estimate the ATT(g,t), the four aggregations and the pre-trend test.
@@ -294,7 +294,7 @@ class CallawaySantAnna:
             period (0 or missing = never treated).
         covariates
             Numeric covariates, taken in each comparison's base period.
-        cluster
+        clusters
             Optional time-invariant column to cluster the standard errors on above the unit
             (e.g. the adopting area): influence functions are summed within clusters (did's
             ``clustervars``; with few clusters prefer fewer, larger comparisons).
@@ -308,7 +308,7 @@ class CallawaySantAnna:
             raise ConfigError(f"aggregation must be one of {list(KINDS)}", where=f"{WHERE}.aggregation",
                               hint="use 'group'")
         gt = self.estimate_cells(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
-                                 covariates=covariates, cluster=cluster, weights=weights)
+                                 covariates=covariates, clusters=clusters, weights=weights)
         z = float(stats.norm.ppf(0.5 + self.ci_level / 2))
         cells = gt.cells.copy()
         cells["ci_lower"] = cells["att"] - z * cells["std_error"]
@@ -345,7 +345,7 @@ class CallawaySantAnna:
             control_group=self.control_group, est_method=self.est_method,
             anticipation=self.anticipation, base_period=self.base_period,
             aggregation=self.aggregation,
-            n_units=gt.n_units, n_dropped=gt.n_dropped, cluster=cluster, weights=weights,
+            n_units=gt.n_units, n_dropped=gt.n_dropped, cluster=clusters, weights=weights,
             n_clusters=None if gt.unit_cluster is None else int(np.unique(gt.unit_cluster).size),
         )
         return EffectEstimate(

@@ -1,6 +1,7 @@
 """The HTML report in a real browser: Debian's headless Chromium.
 
-The report is rendered from the fake result (tests/unit/report_fixtures.py) with
+The report is rendered from the fake result with every optional part (``rich_result`` in
+tests/unit/report_fixtures.py: sensitivity, subgroups, triangulation) with
 ``write_outputs`` and opened in headless Chromium without the DevTools protocol:
 
 * ``--dump-dom`` with a copy of the report that carries a small probe script (appended by the
@@ -35,7 +36,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from report_fixtures import FAKE_MANIFEST, fake_result
+from report_fixtures import FAKE_MANIFEST, rich_result
 
 from impacteval.report import REGIMES, write_outputs
 
@@ -46,8 +47,8 @@ _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-s
 
 #: Sections every report must show (ids of <section> elements in report.html.j2).
 KEY_SECTIONS = ("summary", "credibility", "methods", "participants", "descriptive", "balance",
-                "outcomes", "results", "sensitivity", "limitations", "reproducibility",
-                "checklists")
+                "outcomes", "results", "triangulation", "sensitivity", "subgroups",
+                "limitations", "reproducibility", "checklists")
 
 WINDOW = (1280, 2400)
 
@@ -151,7 +152,7 @@ def _png_summary(path: Path) -> tuple[int, int, int]:
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "rushcliffe-demo"
-    return write_outputs(fake_result(), out, regime=REGIMES["nhse_sde"], manifest=FAKE_MANIFEST)
+    return write_outputs(rich_result(), out, regime=REGIMES["nhse_sde"], manifest=FAKE_MANIFEST)
 
 
 @needs_browser
@@ -170,7 +171,7 @@ def test_report_loads_without_console_errors_and_shows_key_sections(
     assert probe["title"] == "Enhanced support for care-home residents"
     missing = [s for s in KEY_SECTIONS if s not in probe["sections"]]
     assert not missing, f"sections missing from the rendered page: {missing}"
-    assert probe["images"] >= 4  # flow, love plot, overlap, forest (+ design figures)
+    assert probe["images"] >= 5  # flow, love plot, overlap, forest, triangulation (+ design)
     assert probe["broken"] == [], probe["broken"]
     assert "Summary for commissioners" in probe["h2"]
     assert "Can these results be trusted?" in probe["h2"]

@@ -223,3 +223,57 @@ FAKE_MANIFEST: dict[str, Any] = {
     "input_hashes": {"persons.parquet": "sha256:aa11"},
     "timings": {"ingest": 1.5, "match": 0.4},
 }
+
+
+def rich_result() -> EvaluationResult:
+    """The fake result with every optional report part: sensitivity diagnostics (Rosenbaum
+    bounds of the published lead data, Rosenbaum 2002 section 4.3.3), negative controls, an
+    alternative specification, a second design (triangulation) and IMD/sex subgroups."""
+    import dataclasses
+    from pathlib import Path
+
+    from impacteval.checks import rosenbaum_wilcoxon
+
+    base = fake_result()
+    lead = pd.read_csv(Path(__file__).resolve().parents[1] / "reference" / "data"
+                       / "lead_pairs.csv")
+    bounds = rosenbaum_wilcoxon(lead["treated"], lead["control"], gammas=[1, 2, 3, 4, 5])
+
+    def est(outcome: str, rr: float, lo: float, hi: float, design: str = "matched_cohort",
+            **details: Any) -> EffectEstimate:
+        return EffectEstimate(design=design, estimator=f"{design}_estimator", outcome=outcome,
+                              estimand="ATT", scale="rate_ratio", estimate=rr, std_error=0.1,
+                              ci_lower=lo, ci_upper=hi, p_value=0.03, n_treated=398,
+                              n_control=398, details={"sample": "matched", **details})
+
+    def level(name: str, n: int, ev_t: int, ev_c: int, py: float, rr: float) -> dict[str, Any]:
+        return {"level": name, "n_treated": n, "n_control": n, "events_treated": ev_t,
+                "events_control": ev_c, "person_years_treated": py,
+                "person_years_control": py, "estimate": rr, "ci_lower": rr * 0.8,
+                "ci_upper": rr * 1.25}
+
+    subgroups = [
+        {"variable": "imd_quintile", "label": "IMD quintile", "outcome": "emergency_admissions",
+         "scale": "rate_ratio", "interaction_p": 0.004, "gap_levels": ["1", "5"],
+         "levels": [level("1", 120, 180, 300, 200.0, 0.6), level("2", 90, 120, 150, 150.0, 0.8),
+                    level("3", 80, 100, 110, 140.0, 0.9), level("4", 100, 110, 120, 160.0, 0.92),
+                    level("5", 100, 95, 100, 200.0, 0.95), level("unknown", 4, 3, 5, 6.0, 0.6)]},
+        {"variable": "sex", "outcome": "emergency_admissions", "scale": "rate_ratio",
+         "interaction_p": 0.40,
+         "levels": [level("female", 300, 400, 500, 500.0, 0.8),
+                    level("male", 194, 208, 285, 356.0, 0.73)]},
+    ]
+    extra = (
+        est("elective_hip_replacement", 1.03, 0.86, 1.24),
+        est("emergency_admissions", 0.80, 0.69, 0.93, specification="caliper 0.1 SD"),
+        est("emergency_admissions", 0.82, 0.70, 0.96, design="difference_in_differences"),
+    )
+    diagnostics = {
+        **base.diagnostics,
+        "sensitivity": {
+            "rosenbaum": {"emergency_admissions": bounds.to_dict()},
+            "negative_controls": {"outcomes": ["elective_hip_replacement"]},
+        },
+        "subgroups": subgroups,
+    }
+    return dataclasses.replace(base, estimates=base.estimates + extra, diagnostics=diagnostics)

@@ -190,3 +190,17 @@ def test_summary_uses_own_design_primary_estimates_with_evalue_sentence() -> Non
     elective = next(s for s in ctx["summaries"] if s["outcome"] == "elective_admissions")
     assert elective["evalue"] is None  # CI includes no effect: nothing to explain away
     assert ctx["triangulation"] is not None
+
+
+def test_rich_report_internal_links_resolve(tmp_path: Path) -> None:
+    import re
+
+    from report_fixtures import rich_result
+
+    out = write_outputs(rich_result(), tmp_path / "rich", regime=REGIME, manifest=FAKE_MANIFEST)
+    html = (out / "report.html").read_text()
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    links = set(re.findall(r'href="#([^"]+)"', html))
+    assert {"triangulation", "sensitivity", "subgroups", "checklists"} <= ids
+    assert links and links <= ids, links - ids
+    assert check_outputs(export_release(out, tmp_path / "release")) == []

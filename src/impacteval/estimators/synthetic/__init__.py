@@ -1,9 +1,21 @@
 """Synthetic control family for area-level evaluations.
 
-Importing this package registers :class:`SyntheticControl` (``"synthetic_control"``) and
-:class:`SyntheticDiD` (``"synthetic_did"``).
+Importing this package registers :class:`SyntheticControl` (``"synthetic_control"``: classic
+synthetic control with in-space placebo inference) and :class:`SyntheticDiD`
+(``"synthetic_did"``: synthetic difference-in-differences, with its SC and DiD variants,
+placebo/jackknife/bootstrap SEs and staggered adoption).
+
+Modules: ``panel`` (long table -> checked panel, predictors), ``simplex`` (simplex-constrained
+solvers), ``vweights`` (nested V/W optimisation), ``classic``, ``robustness`` (in-time placebo,
+leave-one-out), ``plots``, ``sdid``, ``area_panel`` (area x month rates from derived events,
+donor-pool rules, washout).
 """
 
+from impacteval.estimators.synthetic.area_panel import (
+    area_month_panel,
+    donor_pool,
+    treatment_indicator,
+)
 from impacteval.estimators.synthetic.classic import (
     PlaceboResult,
     SyntheticControl,
@@ -12,6 +24,8 @@ from impacteval.estimators.synthetic.classic import (
     permutation_p_value,
 )
 from impacteval.estimators.synthetic.panel import Panel, Predictor, build_panel
+from impacteval.estimators.synthetic.plots import gap_plot, trajectory_plot, weights_plot
+from impacteval.estimators.synthetic.robustness import in_time_placebo, leave_one_out
 from impacteval.estimators.synthetic.sdid import SyntheticDiD, SyntheticDiDFit
 from impacteval.estimators.synthetic.simplex import frank_wolfe_simplex, simplex_least_squares
 
@@ -24,8 +38,16 @@ __all__ = [
     "SyntheticControlWarning",
     "SyntheticDiD",
     "SyntheticDiDFit",
+    "area_month_panel",
     "build_panel",
+    "donor_pool",
     "frank_wolfe_simplex",
+    "gap_plot",
+    "in_time_placebo",
+    "leave_one_out",
     "permutation_p_value",
     "simplex_least_squares",
+    "trajectory_plot",
+    "treatment_indicator",
+    "weights_plot",
 ]

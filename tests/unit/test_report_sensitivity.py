@@ -204,3 +204,12 @@ def test_rich_report_internal_links_resolve(tmp_path: Path) -> None:
     assert {"triangulation", "sensitivity", "subgroups", "checklists"} <= ids
     assert links and links <= ids, links - ids
     assert check_outputs(export_release(out, tmp_path / "release")) == []
+
+
+def test_generic_methods_state_the_design_assumption() -> None:
+    ctx = _context(dataclasses.replace(fake_result(), design="regression_discontinuity"))
+    html, md = render_html(ctx), render_markdown(ctx)
+    for text in (html, md):
+        assert "Design: regression discontinuity; estimand ATT." in text
+        assert "the density test probes sorting." in text
+    assert _context(fake_result())["design_assumption"] is None  # own template

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "DESIGN_ASSUMPTIONS",
     "DESIGN_DIAGNOSTICS",
     "RECORD_ITEMS",
     "STROBE_ITEMS",
@@ -92,6 +93,46 @@ DESIGN_DIAGNOSTICS: dict[str, tuple[str, str, float, str]] = {
                                "at_most", 0.1, "a close pre-intervention fit"),
     "max_abs_smd_after": ("Largest standardised mean difference after matching", "at_most",
                           0.1, "balance on measured covariates"),
+}
+
+#: Each design's identifying assumption in plain words and the diagnostics that probe it
+#: (shown in the Methods design paragraph for designs without their own template).
+DESIGN_ASSUMPTIONS: dict[str, str] = {
+    "difference_in_differences": (
+        "Changes in the outcome from before to after the intervention are compared between the "
+        "intervention group and a comparison group. The key assumption is parallel trends: "
+        "without the intervention both groups would have changed alike. It is probed by the "
+        "test of pre-intervention effects (leads of the event study)"
+    ),
+    "interrupted_time_series": (
+        "The outcome series after the intervention is compared with the continuation of its "
+        "pre-intervention level and trend. The key assumptions are that the pre-period trend "
+        "would have continued and that nothing else changed at the same time; autocorrelation "
+        "is checked by the Ljung-Box test. A single-group before-and-after comparison is "
+        "exposed to regression to the mean (see Limitations)"
+    ),
+    "regression_discontinuity": (
+        "People just above and just below the eligibility threshold are compared. The key "
+        "assumptions are that the outcome would have been continuous at the threshold and "
+        "that people could not sort themselves across it; the density test probes sorting"
+    ),
+    "instrumental_variables": (
+        "An instrument that shifts who receives the intervention is used to compare like with "
+        "like. The key assumptions are relevance (checked by the first-stage F statistic), "
+        "independence of the instrument from unmeasured confounders, and that the instrument "
+        "affects the outcome only through the intervention (neither can be tested)"
+    ),
+    "synthetic_control": (
+        "The treated area is compared with a weighted combination of untreated areas that "
+        "reproduces its pre-intervention outcomes. The key assumption is that a close "
+        "pre-period fit carries over after the intervention; the pre-period fit and placebo "
+        "tests in the untreated areas probe it"
+    ),
+    "synthetic_did": (
+        "Synthetic difference-in-differences reweights comparison units and pre-periods so "
+        "that pre-intervention trends match; the key assumption is parallel trends after "
+        "reweighting, probed by the pre-period fit"
+    ),
 }
 
 _CODELIST_HINTS = (

@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from impacteval.checks import evalue_for_estimate
 from impacteval.derive.codelists import codelist_versions
 from impacteval.report.checklists import (
+    DESIGN_ASSUMPTIONS,
     RECORD_ITEMS,
     STROBE_ITEMS,
     before_after_design,
@@ -551,6 +552,7 @@ def build_context(
         "design": result.design.replace("_", " "),
         # picks templates/methods_<design>.{html,md}.j2 (methods_generic.* otherwise)
         "design_key": re.sub(r"[^a-z0-9_]", "_", result.design.lower()),
+        "design_assumption": DESIGN_ASSUMPTIONS.get(result.design.lower()),
         "primary_outcome": outcome_label(primary) if primary else None,
         "summaries": summaries,
         "methods": methods,

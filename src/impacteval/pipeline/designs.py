@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from impacteval.config.models import IVSpec, RDDSpec
-from impacteval.exceptions import ImpactEvalWarning, SchemaError
+from impacteval.exceptions import DesignError, ImpactEvalWarning, SchemaError
 from impacteval.pipeline.analysis import AnalysisOutput
 
 BALANCE_COLUMNS = ["covariate", "label", "mean_treated_before", "mean_control_before",
@@ -64,6 +64,17 @@ def _caught(fn: Any) -> tuple[Any, list[str]]:
     return out, sorted({str(w.message) for w in caught if issubclass(w.category, ImpactEvalWarning)})
 
 
+def _diagnostic(fn: Any, notes: list[str]) -> Any:
+    """Run one diagnostic; on a DesignError record its message in ``notes`` and return None."""
+    try:
+        out, w = _caught(fn)
+    except DesignError as exc:
+        notes.append(f"not computed: {exc}")
+        return None
+    notes += w
+    return out
+
+
 def analyse_rdd(frame: pd.DataFrame, *, outcomes: Sequence[str], treatment: str | None,
                 spec: RDDSpec, source: str) -> AnalysisOutput:
     """Regression discontinuity for each outcome, with the design's checks.
@@ -87,24 +98,33 @@ def analyse_rdd(frame: pd.DataFrame, *, outcomes: Sequence[str], treatment: str 
             covariates=spec.covariates, cluster=spec.cluster))
         estimates.append(fitted)
         notes += w
-    density, w = _caught(lambda: est.density_test(frame, running=spec.running))
-    notes += w
     diagnostics: dict[str, Any] = {
         "running_variable": spec.running, "cutoff": spec.cutoff,
         "n_below_cutoff": int((frame[spec.running] < spec.cutoff).sum()),
         "n_at_or_above_cutoff": int((frame[spec.running] >= spec.cutoff).sum()),
-        "density_test": {k: float(v) if isinstance(v, (int, float, np.floating)) else v
-                         for k, v in asdict(density).items()},
-        "warnings": sorted(set(notes)),
     }
+    # the checks are diagnostics: one that cannot be computed on these data is reported as
+    # unavailable with its reason, and does not stop the evaluation
+    density = _diagnostic(lambda: est.density_test(frame, running=spec.running), notes)
+    if density is not None:
+        diagnostics["density_test"] = {
+            k: float(v) if isinstance(v, (int, float, np.floating)) else v
+            for k, v in asdict(density).items()}
+    else:
+        diagnostics["density_test"] = {"available": False, "reason": notes[-1]}
     if spec.balance_covariates:
-        bal = est.covariate_balance(frame, running=spec.running,
-                                    covariates=spec.balance_covariates, cluster=spec.cluster)
-        diagnostics["covariate_jumps"] = bal.to_dict(orient="records")
-    sens = est.bandwidth_sensitivity(frame, outcome=outcomes[0], running=spec.running,
-                                     treatment=treatment if spec.fuzzy else None,
-                                     covariates=spec.covariates, cluster=spec.cluster)
-    diagnostics["bandwidth_sensitivity"] = sens.to_dict(orient="records")
+        bal = _diagnostic(lambda: est.covariate_balance(
+            frame, running=spec.running, covariates=spec.balance_covariates,
+            cluster=spec.cluster), notes)
+        if bal is not None:
+            diagnostics["covariate_jumps"] = bal.to_dict(orient="records")
+    sens = _diagnostic(lambda: est.bandwidth_sensitivity(
+        frame, outcome=outcomes[0], running=spec.running,
+        treatment=treatment if spec.fuzzy else None, covariates=spec.covariates,
+        cluster=spec.cluster), notes)
+    if sens is not None:
+        diagnostics["bandwidth_sensitivity"] = sens.to_dict(orient="records")
+    diagnostics["warnings"] = sorted(set(notes))
     plot = rd_plot(frame, outcome=outcomes[0], running=spec.running, cutoff=spec.cutoff)
     flow = pd.DataFrame([{"step": "rd_sample", "description": "Rows used by the RD estimator",
                           "n_treated": diagnostics["n_at_or_above_cutoff"],

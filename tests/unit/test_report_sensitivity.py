@@ -213,3 +213,16 @@ def test_generic_methods_state_the_design_assumption() -> None:
         assert "Design: regression discontinuity; estimand ATT." in text
         assert "the density test probes sorting." in text
     assert _context(fake_result())["design_assumption"] is None  # own template
+
+
+def test_alternatives_compare_with_the_same_designs_primary() -> None:
+    from report_fixtures import rich_result
+
+    ctx = _context(rich_result())
+    alt = ctx["sensitivity"]["alternatives"]
+    # primary = the matched-cohort estimate 0.765 (0.64 to 0.91), not the DiD one (0.82)
+    assert alt == [{"outcome": "emergency admissions", "specification": "caliper 0.1 SD",
+                    "estimate": "0.80", "ci": "0.69 to 0.93", "primary": "0.77",
+                    "primary_ci": "0.64 to 0.91"}]
+    names = [v["outcome"] for v in ctx["sensitivity"]["evalues"]]
+    assert "emergency admissions (difference in differences)" in names

@@ -84,8 +84,14 @@ def sensitivity_context(result: EvaluationResult, diagnostics: Mapping[str, Any]
                         outcome_label: Any) -> dict[str, Any]:
     """Display-ready sensitivity section (``diagnostics`` already disclosure-controlled)."""
     evs = evalue_rows(result.estimates)
+    def name(e: EffectEstimate) -> str:
+        label = outcome_label(e.outcome)
+        if e.design != result.design:
+            label += f" ({e.design.replace('_', ' ')})"
+        return str(label)
+
     evalues = [
-        {"outcome": outcome_label(e.outcome), "estimate": _f(e.estimate),
+        {"outcome": name(e), "estimate": _f(e.estimate),
          "scale": e.scale.replace("_", " "), "point": _f(ev["point"]), "ci": _f(ev["ci"]),
          "limit": _f(ev["rr_ci_limit"]),
          "reading": (f"an unmeasured confounder associated with both the intervention and "
@@ -121,14 +127,17 @@ def sensitivity_context(result: EvaluationResult, diagnostics: Mapping[str, Any]
                 "ok": r["excludes_null"] is False, "verdict": r["verdict"],
             })
     alternatives = []
-    primary = {e.outcome: e for e in result.estimates if _matched(e)}
+    primary: dict[tuple[str, str], EffectEstimate] = {}
+    for e in result.estimates:
+        if _matched(e):
+            primary.setdefault((e.design, e.outcome), e)  # the first one is the primary
     for e in result.estimates:
         spec = e.details.get("specification")
         if not spec:
             continue
-        p = primary.get(e.outcome)
+        p = primary.get((e.design, e.outcome))
         alternatives.append({
-            "outcome": outcome_label(e.outcome), "specification": str(spec),
+            "outcome": name(e), "specification": str(spec),
             "estimate": _f(e.estimate), "ci": f"{_f(e.ci_lower)} to {_f(e.ci_upper)}",
             "primary": _f(p.estimate) if p else "-",
             "primary_ci": f"{_f(p.ci_lower)} to {_f(p.ci_upper)}" if p else "-",

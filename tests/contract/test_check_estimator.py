@@ -80,6 +80,15 @@ class NoWhere(Good):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Leaky(Good):
+    def fit(self, data: pd.DataFrame, *, outcome: str, treatment: str) -> EffectEstimate:
+        if outcome not in data.columns:
+            first = data["person_id"].iloc[0]
+            raise EstimationError(f"no outcome for person {first}", where="toy.outcome")
+        return _difference(data, outcome, treatment)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Incomplete(Good):
     def fit(self, data: pd.DataFrame, *, outcome: str, treatment: str) -> EffectEstimate:
         base = _difference(data, outcome, treatment)
@@ -135,6 +144,15 @@ def test_error_without_where_is_caught(study: tuple[pd.DataFrame, dict[str, str]
         check_estimator(NoWhere(), data, roles)
     # outcome: no where=; treatment: the toy's own EstimationError has where=
     assert info.value.failures == ("missing outcome column: the error has no where=",)
+
+
+def test_error_repeating_an_identifier_is_caught(
+        study: tuple[pd.DataFrame, dict[str, str]]) -> None:
+    data, roles = study
+    with pytest.raises(EstimatorCheckError) as info:
+        check_estimator(Leaky(), data, roles)
+    assert info.value.failures == (
+        "missing outcome column: the error message repeats a value from the data",)
 
 
 def test_incomplete_record_lists_every_problem(study: tuple[pd.DataFrame, dict[str, str]]) -> None:

@@ -175,6 +175,17 @@ def _completeness(est: EffectEstimate, allow_nan: Collection[str],
     return problems
 
 
+def _identifier_values(data: pd.DataFrame, limit: int = 200) -> list[str]:
+    """Some text values of the data (ids, codes) that an error message must not repeat."""
+    values: list[str] = []
+    for col in data.columns:
+        if data[col].dtype.kind in "OSUT" or isinstance(data[col].dtype, pd.StringDtype):
+            for v in data[col].dropna().astype(str).unique()[:limit]:
+                if len(v) >= 4 and v not in data.columns:
+                    values.append(v)
+    return values
+
+
 def _role_columns(data: pd.DataFrame, roles: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(role, column) pairs naming a column of ``data`` (first column of list roles)."""
     out: list[tuple[str, str]] = []
@@ -217,7 +228,8 @@ def check_estimator(
        JSON-serialisable ``to_dict()`` and a one-row ``tidy()``;
     5. for each role naming a column (the first column of a list role), fitting without
        that column raises an :class:`~impacteval.exceptions.ImpactEvalError` with ``where``
-       set (not ``KeyError``, ``TypeError`` ...);
+       set (not ``KeyError``, ``TypeError`` ...) whose message repeats no text value of the
+       data (identifiers, codes: messages never contain row-level values);
     6. if ``truth`` is given: ``|estimate - truth| <= tolerance``, or, without a tolerance,
        ``ci_lower <= truth <= ci_upper``.
 
@@ -328,6 +340,7 @@ def check_estimator(
 
     if check_missing_roles:
         role_failures: list[str] = []
+        identifiers = _identifier_values(data)
         for role, column in _role_columns(data, roles):
             reduced = data.drop(columns=[column])
             try:
@@ -337,6 +350,11 @@ def check_estimator(
             except ImpactEvalError as exc:
                 if not exc.where:
                     role_failures.append(f"missing {role} column: the error has no where=")
+                text = str(exc)
+                if any(v in text for v in identifiers):
+                    role_failures.append(
+                        f"missing {role} column: the error message repeats a value from the data"
+                    )
             except Exception as exc:
                 role_failures.append(
                     f"missing {role} column raised {type(exc).__name__}, not an ImpactEvalError"

@@ -5,6 +5,7 @@ model or inspects estimator types. Disclosure control is applied here, at the ou
 """
 
 from impacteval.report.checks import check_outputs
+from impacteval.report.docx import write_docx
 from impacteval.report.sdc import (
     REGIMES,
     ColumnTotal,
@@ -26,5 +27,6 @@ __all__ = [
     "check_outputs",
     "export_release",
     "get_regime",
+    "write_docx",
     "write_outputs",
 ]

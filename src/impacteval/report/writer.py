@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from impacteval.report import figures as figs
+from impacteval.report.docx import write_docx
 from impacteval.report.render import build_context, render_html, render_markdown
 from impacteval.report.sdc import DisclosureRegime
 from impacteval.report.sensitivity import sensitivity_record
@@ -236,7 +237,8 @@ def _sha256(path: Path) -> str:
 
 
 def _build(
-    result: EvaluationResult, folder: Path, regime: DisclosureRegime, manifest: Mapping[str, Any]
+    result: EvaluationResult, folder: Path, regime: DisclosureRegime, manifest: Mapping[str, Any],
+    *, docx: bool = False,
 ) -> None:
     tables = release_tables(result, regime)
     # subgroup records are released as their own table (tables/subgroups.csv)
@@ -277,6 +279,8 @@ def _build(
     )
     (folder / "report.html").write_text(render_html(context), encoding="utf-8")
     (folder / "report.md").write_text(render_markdown(context), encoding="utf-8")
+    if docx:
+        write_docx(folder)
 
     if result.private:
         private = folder / "private"
@@ -301,6 +305,7 @@ def write_outputs(
     *,
     regime: DisclosureRegime,
     manifest: Mapping[str, Any],
+    docx: bool = False,
 ) -> Path:
     """Write all outputs of an evaluation to ``out_dir``, atomically.
 
@@ -321,6 +326,10 @@ def write_outputs(
     manifest
         Run metadata (config hash, input hashes, versions, seed, engine, timings); written to
         ``manifest.json`` with the list of files and their sha256 added under ``files``.
+    docx
+        Also write ``report.docx`` (converted from report.md by pandoc; optional format,
+        :func:`impacteval.report.docx.write_docx`). Without pandoc this raises ConfigError and
+        nothing is written.
 
     Returns
     -------
@@ -342,7 +351,7 @@ def write_outputs(
             shutil.rmtree(stale)
     tmp.mkdir()
     try:
-        _build(result, tmp, regime, manifest)
+        _build(result, tmp, regime, manifest, docx=docx)
         if out_dir.exists():
             os.replace(out_dir, old)
             try:

@@ -220,7 +220,14 @@ def credibility_checklist(
     """The credibility checklist at the top of the report.
 
     Each row: ``question``, ``status`` (``yes``, ``no``, ``caution``, ``n/a``), ``detail`` and
-    ``anchor`` (the section with the evidence).
+    ``anchor`` (the section with the evidence). Rules: balance ``no`` when any covariate fails
+    its thresholds; overlap ``caution`` when treated people were discarded; pre-trends from
+    ``pretrend_p_value`` (``caution`` for a before-and-after design without one, ``n/a``
+    otherwise); each other recognised design diagnostic by its rule
+    (:data:`DESIGN_DIAGNOSTICS`); hidden confounding ``caution`` when the E-value of the
+    primary estimate's confidence limit is below 1.5 (a weak confounder could make the effect
+    uncertain; the cut-off is a reporting convention, not a test); negative controls ``no``
+    when any shows an effect.
     """
     rows: list[dict[str, str]] = []
     if balance:

@@ -226,3 +226,13 @@ def test_alternatives_compare_with_the_same_designs_primary() -> None:
                     "primary_ci": "0.64 to 0.91"}]
     names = [v["outcome"] for v in ctx["sensitivity"]["evalues"]]
     assert "emergency admissions (difference in differences)" in names
+
+
+def test_design_diagnostics_read_the_pipelines_nested_records() -> None:
+    # shapes written by impacteval.pipeline.designs (RDD density test, IV first stage)
+    rows = design_diagnostics({"density_test": {"statistic": 2.4, "p_value": 0.016},
+                               "first_stage": {"f_statistic": 30.0, "weak_instrument_f": 28.5},
+                               "pretrend_wald": {"p_value": 0.44}}, 0.1)
+    got = {r["key"]: (r["value"], r["ok"]) for r in rows}
+    assert got == {"pretrend_p_value": ("0.44", True), "first_stage_f": ("28.5", True),
+                   "density_test_p_value": ("0.016", False)}

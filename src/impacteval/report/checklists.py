@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "DESIGN_ASSUMPTIONS",
     "DESIGN_DIAGNOSTICS",
+    "DIAGNOSTIC_ALIASES",
     "RECORD_ITEMS",
     "STROBE_ITEMS",
     "before_after_design",
@@ -156,12 +157,38 @@ def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+#: Where the pipeline's design steps put the same diagnostics (nested records), by key.
+DIAGNOSTIC_ALIASES: dict[str, tuple[str, ...]] = {
+    "pretrend_p_value": ("pretrend_wald.p_value", "event_study.pretrend_wald.p_value"),
+    "first_stage_f": ("first_stage.weak_instrument_f",),
+    "density_test_p_value": ("density_test.p_value",),
+}
+
+
+def _lookup(diagnostics: Mapping[str, Any], path: str) -> Any:
+    value: Any = diagnostics
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def design_diagnostics(diagnostics: Mapping[str, Any], smd_threshold: float = 0.1
                        ) -> list[dict[str, Any]]:
-    """Recognised design diagnostics with the assumption each checks and a pass/fail."""
+    """Recognised design diagnostics with the assumption each checks and a pass/fail.
+
+    Each key of :data:`DESIGN_DIAGNOSTICS` is read from ``diagnostics`` directly or, failing
+    that, from the nested places listed in :data:`DIAGNOSTIC_ALIASES` (e.g. the RDD step's
+    ``density_test.p_value``, the IV step's ``first_stage.weak_instrument_f``).
+    """
     rows = []
     for key, (label, rule, threshold, assumption) in DESIGN_DIAGNOSTICS.items():
         raw = diagnostics.get(key)
+        for alias in DIAGNOSTIC_ALIASES.get(key, ()):
+            if raw is not None:
+                break
+            raw = _lookup(diagnostics, alias)
         if not isinstance(raw, (int, float)) or not _finite(raw):
             continue
         value = float(raw)

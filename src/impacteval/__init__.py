@@ -17,6 +17,8 @@ _LAZY = {
     "EvaluationResult": ("impacteval.results", "EvaluationResult"),
     "run": ("impacteval.pipeline", "run"),
     "validate": ("impacteval.pipeline", "validate"),
+    "register_estimator": ("impacteval.estimators", "register_estimator"),
+    "check_estimator": ("impacteval.testing", "check_estimator"),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -21,6 +21,14 @@ def suggest(name: str, choices: list[str]) -> str | None:
     return matches[0] if matches else None
 
 
+def _same_definition(old: object, new: object) -> bool:
+    """True when ``new`` re-defines ``old`` (same module and qualified name), as when a
+    notebook cell that registers an estimator is run again."""
+    return (getattr(old, "__module__", None), getattr(old, "__qualname__", None)) == (
+        getattr(new, "__module__", None), getattr(new, "__qualname__", None)) and hasattr(
+        new, "__qualname__")
+
+
 class Registry(Generic[T]):
     """Name -> component mapping for one kind of component (e.g. ``"estimator"``)."""
 
@@ -36,7 +44,7 @@ class Registry(Generic[T]):
             loader()
 
     def register(self, name: str, item: T, *, overwrite: bool = False) -> T:
-        if not overwrite and name in self._items:
+        if not overwrite and name in self._items and not _same_definition(self._items[name], item):
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = item
         return item

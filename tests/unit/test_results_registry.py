@@ -62,3 +62,19 @@ def test_builtin_estimators_are_registered_on_first_lookup() -> None:
 
     assert {"matched_rate_ratio", "regression_discontinuity", "instrumental_variables"} <= set(
         ESTIMATORS.names())
+
+
+def test_re_registering_the_same_class_is_allowed_but_not_a_different_one() -> None:
+    reg: Registry[type] = Registry("estimator")
+
+    class A:
+        pass
+
+    reg.register("a", A)
+    reg.register("a", A)  # a notebook cell run twice
+
+    class B:
+        pass
+
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register("a", B)

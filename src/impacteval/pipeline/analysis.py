@@ -225,6 +225,12 @@ def analyse(
         "propensity_covariates": ps_covariates,
         "propensity_coefficients": {k: float(v) for k, v in fitted.coef.items()},
     }
+    if not matching.replace and matching.ratio == 1:
+        from impacteval.checks import sensitivity_diagnostics
+
+        # Rosenbaum bounds on the matched pairs (rates per person-year where there is exposure)
+        diagnostics["sensitivity"] = sensitivity_diagnostics(
+            matched, outcomes, subclass=SUBCLASS, treated=treatment, person_time=exposure)
     figures = {
         "love_plot": love_plot(before.assign(covariate=before["covariate"].map(lambda c: labels.get(c, c))),
                                after.assign(covariate=after["covariate"].map(lambda c: labels.get(c, c))),

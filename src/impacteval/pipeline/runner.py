@@ -217,12 +217,15 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
             out = analyse_iv(frame, outcomes=outcomes, spec=cfg.iv, source=source)
 
     attrition = _extend_flow(attrition, out.flow) if len(attrition) else out.flow
+    diagnostics = dict(out.diagnostics)
+    if episode:  # the code lists the derive and cohort stages used, for the report's methods
+        diagnostics["codelists"] = ["charlson_1987", "frailty_iau6", "hfrs", "acsc"]
     result = EvaluationResult(
         evaluation_id=cfg.evaluation.id, title=cfg.evaluation.title, design=cfg.evaluation.design,
         config=cfg.releasable_dump(), estimates=out.estimates, balance=out.balance,
         table_one=out.table_one, attrition=attrition, ingest_report=ingest_report,
         linkage_report=linkage_report, outcome_summary=out.outcome_summary,
-        diagnostics=out.diagnostics, figures=out.figures, figure_data=out.figure_data,
+        diagnostics=diagnostics, figures=out.figures, figure_data=out.figure_data,
         private=({"analysis_table": frame, "matched_cohort": out.matched}
                  if design == "matched_cohort" else {"analysis_table": frame}),
         truth=_load_truth(cfg),

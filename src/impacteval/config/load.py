@@ -82,6 +82,13 @@ def parse_config(raw: Any, *, source: str = "config", base_dir: Path | None = No
     """Validate an already-parsed mapping (e.g. from a notebook)."""
     if not isinstance(raw, dict):
         raise ConfigError("the config must be a mapping of sections", where=source)
+    plugins = raw.get("plugins", [])
+    if plugins:
+        if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+            raise ConfigError("must be a list of module names", where=f"{source}: plugins")
+        from impacteval.plugins import load_plugins
+
+        load_plugins(plugins, base_dir=base_dir)
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as exc:

@@ -174,6 +174,13 @@ class MatchingSpec(_Model):
 
 
 class AnalysisSpec(_Model):
+    """Outcome analysis on the matched sample."""
+
+    estimator: str = Field(
+        "matched_rate_ratio",
+        description="Registered estimator for each outcome (a plugin's name, or a built-in such "
+        "as matched_rate_ratio); it is called as fit(data, outcome=, treatment=, exposure=, "
+        "weights=, clusters=, covariates=).")
     family: Literal["poisson", "negative_binomial"] = "poisson"
     cluster: Literal["pair", "setting", "pair_and_setting", "none"] = "pair"
     adjust_for: Literal["none", "matching_covariates"] = "none"
@@ -195,6 +202,10 @@ class Config(_Model):
 
     _source_dir: Path | None = PrivateAttr(default=None)
 
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="Python modules imported before the config is checked; each registers its "
+        "own estimators (see impacteval.plugins). Searched first next to the config file.")
     evaluation: EvaluationSpec
     data: DataSpec
     cohort: CohortSpec | None = None

@@ -115,7 +115,6 @@ def analyse(
         Column of a higher-level cluster (e.g. care home), used when
         ``analysis.cluster`` asks for it.
     """
-    from impacteval.estimators.regression import MatchedRateRatio
     from impacteval.matching import (
         PropensityModel,
         balance_table,
@@ -182,7 +181,7 @@ def analyse(
     data_all = frame if exposure else frame.assign(_unit_exposure=1.0)
     data_matched = matched if exposure else matched.assign(_unit_exposure=1.0)
 
-    estimator = MatchedRateRatio(family=analysis.family, ci_level=analysis.ci_level)
+    estimator = _outcome_estimator(analysis)
     estimates: list[EffectEstimate] = []
     for outcome in outcomes:
         est = estimator.fit(
@@ -286,6 +285,18 @@ def discrete_common_support(
                             "control": int((drop & ~treated).sum())}
             keep &= ~drop
     return keep, outside
+
+
+def _outcome_estimator(analysis: AnalysisSpec) -> Any:
+    """The configured outcome estimator: the built-in rate ratio with the configured family,
+    or any registered estimator (a plugin's) with its defaults."""
+    from impacteval.estimators import ESTIMATORS
+    from impacteval.estimators.regression import MatchedRateRatio
+
+    if analysis.estimator == "matched_rate_ratio":
+        return MatchedRateRatio(family=analysis.family, ci_level=analysis.ci_level)
+    cls = ESTIMATORS.get(analysis.estimator, where="analysis.estimator")
+    return cls()
 
 
 def _clusters(kind: str, setting: str | None, *, matched: bool) -> list[str] | None:

@@ -47,6 +47,10 @@ class NestedFit:
     start: str
 
 
+#: Squared predictor distance (relative) below which the predictors count as matched exactly.
+EXACT_MATCH = 1e-14
+
+
 def scale_predictors(x: FloatArray) -> FloatArray:
     """Divide each predictor (row) by its standard deviation across all units (R Synth)."""
     sd = x.std(axis=1, ddof=1)
@@ -54,10 +58,31 @@ def scale_predictors(x: FloatArray) -> FloatArray:
     return x / sd[:, None]
 
 
-def solve_w(v: FloatArray, x0: FloatArray, x1: FloatArray) -> FloatArray:
-    """Donor weights for fixed predictor weights ``v`` (scaled predictors)."""
+def solve_w(v: FloatArray, x0: FloatArray, x1: FloatArray, z0: FloatArray | None = None,
+            z1: FloatArray | None = None) -> FloatArray:
+    """Donor weights for fixed predictor weights ``v`` (scaled predictors).
+
+    With fewer predictors than donors the treated unit's predictors can often be matched
+    exactly by many donor combinations, and the inner problem has no unique solution (R Synth
+    and pysyncon then return whichever their solver stops at). When the match is exact and the
+    outcomes ``z0, z1`` are given, the combination that also fits the optimisation-period
+    outcomes best is chosen: the predictor equations are kept as heavily weighted rows of a
+    simplex least-squares problem on the outcomes.
+    """
     root = np.sqrt(np.clip(v, 0.0, None))
-    return simplex_least_squares(root[:, None] * x0, root * x1)
+    a = root[:, None] * x0
+    b = root * x1
+    w = simplex_least_squares(a, b)
+    if z0 is None or z1 is None:
+        return w
+    r = a @ w - b
+    if float(r @ r) > EXACT_MATCH * (1.0 + float(b @ b)):
+        return w
+    scale = max(float(np.abs(z0).max()), 1.0) / max(float(np.abs(a).max()), 1e-12)
+    big = 1e3 * scale
+    w2 = simplex_least_squares(np.vstack([z0, big * a]), np.append(z1, big * b))
+    r2 = a @ w2 - b
+    return w2 if float(r2 @ r2) <= EXACT_MATCH * (1.0 + float(b @ b)) * 1e2 else w
 
 
 def _regression_start(x0: FloatArray, x1: FloatArray, z0: FloatArray, z1: FloatArray) -> FloatArray:
@@ -111,7 +136,7 @@ def nested_fit(
     k = x0.shape[0]
 
     def losses(v: FloatArray) -> tuple[FloatArray, float, float]:
-        w = solve_w(v, x0, x1)
+        w = solve_w(v, x0, x1, z0, z1)
         r = z1 - z0 @ w
         d = x1 - x0 @ w
         return w, float(r @ r) / z0.shape[0], float((v * d * d).sum())

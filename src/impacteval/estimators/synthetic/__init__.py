@@ -1,12 +1,13 @@
 """Synthetic control family for area-level evaluations.
 
 Importing this package registers :class:`SyntheticControl` (``"synthetic_control"``: classic
-synthetic control with in-space placebo inference) and :class:`SyntheticDiD`
+synthetic control with in-space placebo inference), :class:`AugmentedSyntheticControl`
+(``"augmented_synthetic_control"``: ridge augmented SC) and :class:`SyntheticDiD`
 (``"synthetic_did"``: synthetic difference-in-differences, with its SC and DiD variants,
 placebo/jackknife/bootstrap SEs and staggered adoption).
 
 Modules: ``panel`` (long table -> checked panel, predictors), ``simplex`` (simplex-constrained
-solvers), ``vweights`` (nested V/W optimisation), ``classic``, ``robustness`` (in-time placebo,
+solvers), ``vweights`` (nested V/W optimisation), ``classic``, ``augmented``, ``robustness`` (in-time placebo,
 leave-one-out), ``plots``, ``sdid``, ``area_panel`` (area x month rates from derived events,
 donor-pool rules, washout).
 """
@@ -16,6 +17,7 @@ from impacteval.estimators.synthetic.area_panel import (
     donor_pool,
     treatment_indicator,
 )
+from impacteval.estimators.synthetic.augmented import AugmentedFit, AugmentedSyntheticControl
 from impacteval.estimators.synthetic.classic import (
     PlaceboResult,
     SyntheticControl,
@@ -30,6 +32,8 @@ from impacteval.estimators.synthetic.sdid import SyntheticDiD, SyntheticDiDFit
 from impacteval.estimators.synthetic.simplex import frank_wolfe_simplex, simplex_least_squares
 
 __all__ = [
+    "AugmentedFit",
+    "AugmentedSyntheticControl",
     "Panel",
     "PlaceboResult",
     "Predictor",

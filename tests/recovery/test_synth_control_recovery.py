@@ -10,8 +10,9 @@ e ~ N(0, 1), 30 pre- and 10 post-periods, 20 donors, effect ``TAU = 3``.
   rate.
 * Outside the hull (the treated unit's level is 8 above every donor's): classic SC is biased
   (no convex combination reaches the level, the weights chase it and the gap keeps part of it),
-  while SDID, whose unit weights allow an intercept, recovers the effect. (A generalised SC /
-  interactive fixed effects comparison is not implemented yet.)
+  while SDID, whose unit weights allow an intercept, recovers the effect, and the ridge
+  augmented SC removes most of the bias. (A generalised SC / interactive fixed effects
+  comparison is not implemented yet.)
 
 Tolerances come from the Monte Carlo standard error of the replications.
 """
@@ -24,7 +25,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from impacteval.estimators.synthetic import SyntheticControl, SyntheticControlWarning, SyntheticDiD
+from impacteval.estimators.synthetic import (
+    AugmentedSyntheticControl,
+    SyntheticControl,
+    SyntheticControlWarning,
+    SyntheticDiD,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -96,6 +102,8 @@ def test_outside_convex_hull_classic_sc_biased_sdid_recovers() -> None:
     reps = 20
     sc_est = np.empty(reps)
     sdid_est = np.empty(reps)
+    asc_est = np.empty(reps)
+    asc = AugmentedSyntheticControl()
     sc = SyntheticControl(placebos=False)
     sdid = SyntheticDiD(se_method="none")
     with warnings.catch_warnings(record=True) as caught:
@@ -104,9 +112,12 @@ def test_outside_convex_hull_classic_sc_biased_sdid_recovers() -> None:
             df = simulate(rng, level_shift=8.0)
             sc_est[r] = sc.fit_details(df, **ROLES).att
             sdid_est[r] = sdid.fit(df, **ROLES).estimate
+            asc_est[r] = asc.fit(df, **ROLES).estimate
     assert any("outside the donors' range" in str(w.message) for w in caught)
     sc_bias = sc_est.mean() - TAU
     sdid_bias = sdid_est.mean() - TAU
     sdid_mcse = sdid_est.std(ddof=1) / np.sqrt(reps)
     assert abs(sdid_bias) < 3 * sdid_mcse + 0.05
     assert abs(sc_bias) > 1.0  # the level that SC cannot reach leaks into its gap
+    # the ridge augmentation extrapolates beyond the hull and removes most of that bias
+    assert abs(asc_est.mean() - TAU) < 0.5 * abs(sc_bias)

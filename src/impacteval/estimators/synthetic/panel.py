@@ -9,7 +9,6 @@ treated units last; :class:`Predictor` describes a predictor of the classic synt
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -234,9 +233,3 @@ def predictor_matrix(panel: Panel, predictors: Sequence[Predictor], pre_times: S
         names.append(p.name(pre_times))
     return np.vstack(rows), names
 
-
-def check_finite(value: float, name: str, where: str, *, positive: bool = False) -> None:
-    """Raise ConfigError unless ``value`` is a finite (positive) number."""
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or (positive and value <= 0):
-        raise ConfigError(f"{name} must be a finite{' positive' if positive else ''} number",
-                          where=f"{where}.{name}")

@@ -118,6 +118,12 @@ CASES: dict[str, Case] = {
         {"placebos": True}, _one_treated,
         {"unit": "area", "time": "period", "outcome": "y", "treatment": "treatment"},
         truth=5.0, tolerance=3.0, options={"allow_nan": ("std_error", "ci_lower", "ci_upper")}),
+    # like classic SC, augmented SC reports no SE, CI or p-value (permutation inference)
+    "augmented_synthetic_control": Case(
+        {}, _one_treated,
+        {"unit": "area", "time": "period", "outcome": "y", "treatment": "treatment"},
+        truth=5.0, tolerance=3.0,
+        options={"allow_nan": ("std_error", "ci_lower", "ci_upper", "p_value")}),
     "synthetic_did": Case(
         {"replications": 20}, _one_treated,
         {"unit": "area", "time": "period", "outcome": "y", "treatment": "treatment"},

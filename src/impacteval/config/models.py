@@ -37,9 +37,8 @@ class _Model(BaseModel):
 class EvaluationSpec(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Folder name of the outputs.")
     title: str = "Impact evaluation"
-    design: Literal["matched_cohort", "regression_discontinuity", "instrumental_variables"] = (
-        "matched_cohort"
-    )
+    design: Literal["matched_cohort", "regression_discontinuity", "instrumental_variables",
+                    "interrupted_time_series"] = "matched_cohort"
     estimand: Literal["ATT", "LATE", "ATE"] = "ATT"
     seed: int = Field(2017, ge=0, description="Seed for every random step (matching order, bootstrap).")
     output_dir: Path = Field(
@@ -148,6 +147,29 @@ class RDDSpec(_Model):
     ci_level: float = Field(0.95, gt=0.5, lt=1)
 
 
+class ITSSpec(_Model):
+    """Interrupted time series on an analysis-ready series (one row per period)."""
+
+    time: str = Field(description="Period column: numbers, or dates (month or week starts).")
+    interruptions: list[float | dt.date] = Field(min_length=1, description="When the change began.")
+    population: str | None = Field(None, description="Denominator column (log offset for counts).")
+    comparison_group: str | None = Field(
+        None, description="Column naming the series (controlled ITS: 1 = intervention series).")
+    family: Literal["gaussian", "poisson", "quasipoisson", "negative_binomial"] = "quasipoisson"
+    errors: Literal["iid", "hac", "arima", "auto"] = "hac"
+    seasonality: Literal["none", "fourier", "month"] = "none"
+    fourier_pairs: int = Field(2, ge=1, le=6)
+    period: float | None = Field(None, gt=1, description="Season length (default 12 for months).")
+    slope_change: bool = True
+    phase_in: int = Field(0, ge=0, description="Periods of implementation after each change.")
+    phase_in_mode: Literal["exclude", "ramp"] = "exclude"
+    effect: Literal["level", "slope", "cumulative", "average"] = "level"
+    spc_chart: Literal["none", "run", "xmr", "c", "u"] = Field(
+        "xmr", description="SPC chart of the first outcome, limits re-based at each interruption.")
+    improvement_direction: Literal["increase", "decrease", "neutral"] = "decrease"
+    ci_level: float = Field(0.95, gt=0.5, lt=1)
+
+
 class IVSpec(_Model):
     """Instrumental variables (2SLS or LIML) on a person-level table."""
 
@@ -217,6 +239,7 @@ class Config(_Model):
     analysis: AnalysisSpec = AnalysisSpec()
     rdd: RDDSpec | None = None
     iv: IVSpec | None = None
+    its: ITSSpec | None = None
     sdc: SDCSpec = SDCSpec()
 
     @field_validator("outcomes")
@@ -233,6 +256,15 @@ class Config(_Model):
             raise ValueError("design 'regression_discontinuity' needs an 'rdd' section")
         if design == "instrumental_variables" and self.iv is None:
             raise ValueError("design 'instrumental_variables' needs an 'iv' section")
+        if design == "interrupted_time_series":
+            if self.its is None:
+                raise ValueError("design 'interrupted_time_series' needs an 'its' section")
+            if not self.data.analysis_ready:
+                raise ValueError("interrupted_time_series reads an analysis-ready series "
+                                 "(data.table, one row per period); build one from events with "
+                                 "impacteval.estimators.its.build_series")
+        if design != "interrupted_time_series" and self.its is not None:
+            raise ValueError("an 'its' section needs evaluation.design: interrupted_time_series")
         if design != "regression_discontinuity" and self.rdd is not None:
             raise ValueError("an 'rdd' section needs evaluation.design: regression_discontinuity")
         if design != "instrumental_variables" and self.iv is not None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from impacteval.config.models import IVSpec, RDDSpec
+from impacteval.config.models import ITSSpec, IVSpec, RDDSpec
 from impacteval.exceptions import DesignError, ImpactEvalWarning, SchemaError
 from impacteval.pipeline.analysis import AnalysisOutput
 
@@ -162,3 +162,78 @@ def analyse_iv(frame: pd.DataFrame, *, outcomes: Sequence[str], spec: IVSpec,
                           "n_treated": int((t == 1).sum()) if binary else len(frame),
                           "n_control": int((t == 0).sum()) if binary else 0}])
     return _output(estimates, diagnostics, {}, {}, flow, frame)
+
+
+def analyse_its(frame: pd.DataFrame, *, outcomes: Sequence[str], spec: ITSSpec,
+                source: str) -> AnalysisOutput:
+    """Segmented regression for each outcome, autocorrelation diagnostics, the ITS plot and
+    an SPC chart of the first outcome with limits re-based at each interruption."""
+    from impacteval.estimators.its import InterruptedTimeSeries, its_plot
+    from impacteval.spc import attribute_chart, run_chart, spc_figure, xmr_chart
+
+    cols = [*outcomes, *([spec.population] if spec.population else [])]
+    _require_numeric(frame, cols, source)
+    if spec.time not in frame.columns:
+        raise SchemaError(f"missing column: {spec.time}", where=source)
+    data = frame.copy()
+    interruptions: list[Any] = list(spec.interruptions)
+    if not pd.api.types.is_numeric_dtype(data[spec.time]):
+        try:
+            data[spec.time] = pd.to_datetime(data[spec.time])
+        except (ValueError, TypeError) as exc:
+            raise SchemaError("must hold numbers or dates", where=f"{source}.{spec.time}") from exc
+        interruptions = [pd.Timestamp(str(i)) for i in interruptions]
+    est = InterruptedTimeSeries(
+        family=spec.family, errors=spec.errors, seasonality=spec.seasonality,
+        fourier_pairs=spec.fourier_pairs, period=spec.period, slope_change=spec.slope_change,
+        phase_in=spec.phase_in, phase_in_mode=spec.phase_in_mode, effect=spec.effect,
+        ci_level=spec.ci_level)
+    roles = {"time": spec.time, "interruptions": interruptions, "population": spec.population,
+             "group": spec.comparison_group}
+    estimates, notes = [], []
+    for outcome in outcomes:
+        fitted, w = _caught(lambda o=outcome: est.fit(data, outcome=o, **roles))
+        estimates.append(fitted)
+        notes += w
+    first = est.fit_series(data, outcome=outcomes[0], **roles)
+    counts = spec.family != "gaussian"
+    plot = its_plot(first, title=outcomes[0])
+    plot_data = plot.data.rename(columns={"observed": "events"}) if counts else plot.data
+    figures: dict[str, Any] = {"its_plot": plot.figure}
+    figure_data: dict[str, pd.DataFrame] = {"its_plot": plot_data}
+    series = data if spec.comparison_group is None else data[data[spec.comparison_group] == 1]
+    chart = None
+    if spec.spc_chart == "u" and spec.population:
+        chart = attribute_chart(series, chart="u", x=spec.time, numerator=outcomes[0],
+                                denominator=spec.population, rebase_at=interruptions,
+                                improvement_direction=spec.improvement_direction)
+    elif spec.spc_chart == "c":
+        chart = attribute_chart(series, chart="c", x=spec.time, numerator=outcomes[0],
+                                rebase_at=interruptions,
+                                improvement_direction=spec.improvement_direction)
+    elif spec.spc_chart == "xmr":
+        chart = xmr_chart(series, x=spec.time, y=outcomes[0], rebase_at=interruptions,
+                          improvement_direction=spec.improvement_direction)
+    elif spec.spc_chart == "run":
+        chart = run_chart(series, x=spec.time, y=outcomes[0], rebase_at=interruptions,
+                          improvement_direction=spec.improvement_direction)
+    if chart is not None:
+        keep = [c for c in ("x", "y", "numerator", "denominator", "part", "centre", "lower",
+                            "upper", "special_cause", "variation") if c in chart.data.columns]
+        spc_data = chart.data[keep]
+        if counts:  # counts of events per period pass disclosure control
+            spc_data = spc_data.rename(columns={"numerator": "events"} if "numerator" in keep
+                                       else {"y": "events"})
+        figures["spc_chart"] = spc_figure(chart, title=f"{outcomes[0]}: SPC ({spec.spc_chart})")
+        figure_data["spc_chart"] = spc_data
+    post = series[spec.time] >= interruptions[0]
+    diagnostics: dict[str, Any] = {
+        "interruptions": [str(i) for i in interruptions],
+        "autocorrelation": first.diagnostics.to_dict(),
+        "errors_used": estimates[0].details.get("errors_used"),
+        "warnings": sorted(set(notes)),
+    }
+    flow = pd.DataFrame([{"step": "its_periods",
+                          "description": "Periods after / before the first interruption",
+                          "n_treated": int(post.sum()), "n_control": int((~post).sum())}])
+    return _output(estimates, diagnostics, figures, figure_data, flow, frame)

@@ -119,6 +119,10 @@ def _check_ready_table(cfg: Config, frame: pd.DataFrame) -> None:
             cols.append(r.treatment)
     if cfg.iv is not None:
         cols += [cfg.iv.treatment, *cfg.iv.instruments, *cfg.iv.covariates]
+    if cfg.its is not None:
+        cols += [cfg.its.population] if cfg.its.population else []
+        if cfg.its.time not in frame.columns:
+            raise SchemaError(f"missing column: {cfg.its.time}", where=source)
     _require_numeric(frame, cols, source)
 
 
@@ -210,6 +214,11 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
             assert cfg.rdd is not None
             out = analyse_rdd(frame, outcomes=outcomes, treatment=treatment, spec=cfg.rdd,
                               source=source)
+        elif design == "interrupted_time_series":
+            from impacteval.pipeline.designs import analyse_its
+
+            assert cfg.its is not None
+            out = analyse_its(frame, outcomes=outcomes, spec=cfg.its, source=source)
         else:
             from impacteval.pipeline.designs import analyse_iv
 

@@ -357,7 +357,8 @@ def estimate_rows(estimates: Sequence[EffectEstimate]) -> pd.DataFrame:
         rows.append(
             {
                 "outcome": e.outcome,
-                "method": "naive (unmatched)" if is_naive(e) else "matched",
+                "method": ("naive (unmatched)" if is_naive(e) else "matched")
+                if e.design == "matched_cohort" else e.design.replace("_", " "),
                 "label": e.label or e.estimator,
                 "design": e.design,
                 "estimator": e.estimator,

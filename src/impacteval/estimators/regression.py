@@ -237,34 +237,17 @@ class MatchedRateRatio:
             no person-time or no events (the rate ratio is not identified), or no convergence.
         """
         covariates = list(covariates)
-        clusters = list(clusters) if clusters is not None else None
         if clusters is not None and not self.cluster_se:
             raise ConfigError(
                 "cluster columns were given but cluster_se is False",
                 where="analysis.cluster",
                 hint="set cluster: none, or keep cluster-robust standard errors",
             )
-        if clusters is not None and not 1 <= len(clusters) <= 2:
-            raise ConfigError("give one or two cluster columns", where="analysis.cluster")
-        needed = [outcome, treatment, exposure, *covariates, *(clusters or [])]
-        if weights is not None:
-            needed.append(weights)
-        needed = list(dict.fromkeys(needed))
-        missing = [c for c in needed if c not in data.columns]
-        if missing:
-            raise EstimationError(
-                f"column(s) not in the data: {', '.join(missing)}",
-                where=f"{_WHERE}.{outcome}",
-            )
-        where = f"{_WHERE}.{outcome}"
-        w_all = self._weights(data, weights, where)
-        keep = w_all > 0
-        sub = data.loc[keep, needed]
-        w = w_all[keep]
-        y = self._numeric(sub[outcome], outcome, where)
+        sample = _matched_sample(data, outcome=outcome, treatment=treatment, weights=weights,
+                                 clusters=clusters, covariates=covariates, extra=[exposure])
+        sub, w, y, t, where = sample.sub, sample.w, sample.y, sample.t, sample.where
         if np.any(y < 0):
             raise EstimationError(f"outcome {outcome!r} has negative counts", where=where)
-        t = self._treatment(sub[treatment], treatment, where)
         py = self._numeric(sub[exposure], exposure, where)
         if np.any(py <= 0):
             raise EstimationError(
@@ -272,13 +255,7 @@ class MatchedRateRatio:
                 where=where,
                 hint="drop units with no time at risk (e.g. died on the index date) before estimating",
             )
-        cl_frame = None
-        if clusters:
-            cl_frame = sub[clusters].reset_index(drop=True)
-            if cl_frame.isna().to_numpy().any():
-                raise EstimationError(
-                    f"cluster column(s) {', '.join(clusters)} have missing values", where=where
-                )
+        cl_frame = sample.cluster_frame()
         events = {arm: float(np.sum((w * y)[t == arm])) for arm in (1, 0)}
         person_years = {arm: float(np.sum((w * py)[t == arm])) for arm in (1, 0)}
         for arm, name in ((1, "treated"), (0, "control")):
@@ -485,6 +462,64 @@ class MatchedRateRatio:
         return float(np.log(s1) - np.log(s0)), grad
 
 
+@dataclass(frozen=True)
+class _Sample:
+    """The rows of a matched sample an outcome model uses (weight > 0), with checked roles."""
+
+    sub: pd.DataFrame
+    w: np.ndarray
+    y: np.ndarray
+    t: np.ndarray
+    clusters: list[str] | None
+    where: str
+
+    def cluster_frame(self) -> pd.DataFrame | None:
+        """The cluster columns (None without clustering); missing cluster values are an error."""
+        if not self.clusters:
+            return None
+        frame = self.sub[self.clusters].reset_index(drop=True)
+        if frame.isna().to_numpy().any():
+            raise EstimationError(
+                f"cluster column(s) {', '.join(self.clusters)} have missing values",
+                where=self.where,
+            )
+        return frame
+
+
+def _matched_sample(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    treatment: str,
+    weights: str | None,
+    clusters: Sequence[str] | None,
+    covariates: Sequence[str],
+    extra: Sequence[str] = (),
+) -> _Sample:
+    """Check the roles of an outcome model and keep the rows with positive weight.
+
+    Shared by the matched-sample estimators: one or two cluster columns, every named column
+    present, numeric non-negative weights, a numeric outcome and a 0/1 treatment.
+    """
+    clusters = list(clusters) if clusters else None
+    if clusters is not None and not 1 <= len(clusters) <= 2:
+        raise ConfigError("give one or two cluster columns", where="analysis.cluster")
+    needed = [outcome, treatment, *extra, *covariates, *(clusters or [])]
+    if weights is not None:
+        needed.append(weights)
+    needed = list(dict.fromkeys(needed))
+    where = f"{_WHERE}.{outcome}"
+    missing = [c for c in needed if c not in data.columns]
+    if missing:
+        raise EstimationError(f"column(s) not in the data: {', '.join(missing)}", where=where)
+    w_all = MatchedRateRatio._weights(data, weights, where)
+    keep = w_all > 0
+    sub = data.loc[keep, needed]
+    y = MatchedRateRatio._numeric(sub[outcome], outcome, where)
+    t = MatchedRateRatio._treatment(sub[treatment], treatment, where)
+    return _Sample(sub=sub, w=w_all[keep], y=y, t=t, clusters=clusters, where=where)
+
+
 @register_estimator("matched_mean_difference")
 @dataclass(frozen=True, kw_only=True)
 class MatchedMeanDifference:
@@ -567,32 +602,13 @@ class MatchedMeanDifference:
             Adjustment covariates (numeric, boolean or categorical).
         """
         covariates = list(covariates)
-        clusters = list(clusters) if clusters else None
-        if clusters is not None and not 1 <= len(clusters) <= 2:
-            raise ConfigError("give one or two cluster columns", where="analysis.cluster")
-        needed = list(dict.fromkeys([outcome, treatment, *covariates, *(clusters or [])]))
-        if weights is not None:
-            needed.append(weights)
-        where = f"{_WHERE}.{outcome}"
-        missing = [c for c in needed if c not in data.columns]
-        if missing:
-            raise EstimationError(f"column(s) not in the data: {', '.join(missing)}", where=where)
-        w_all = MatchedRateRatio._weights(data, weights, where)
-        keep = w_all > 0
-        sub = data.loc[keep, needed]
-        w = w_all[keep]
-        y = MatchedRateRatio._numeric(sub[outcome], outcome, where)
-        t = MatchedRateRatio._treatment(sub[treatment], treatment, where)
+        sample = _matched_sample(data, outcome=outcome, treatment=treatment, weights=weights,
+                                 clusters=clusters, covariates=covariates)
+        sub, w, y, t, where = sample.sub, sample.w, sample.y, sample.t, sample.where
         for arm, name in ((1, "treated"), (0, "control")):
             if not np.any(t == arm):
                 raise EstimationError(f"the {name} arm has no units with weight", where=where)
-        cl_frame = None
-        if clusters:
-            cl_frame = sub[clusters].reset_index(drop=True)
-            if cl_frame.isna().to_numpy().any():
-                raise EstimationError(
-                    f"cluster column(s) {', '.join(clusters)} have missing values", where=where
-                )
+        cl_frame = sample.cluster_frame()
         helper = MatchedRateRatio(interactions=self.interactions)
         X, names = helper._design(sub, t, covariates, where)
         XtW = X.T * w
@@ -734,24 +750,11 @@ class MatchedRiskContrast:
     ) -> EffectEstimate:
         """Estimate the ATT risk contrast (see the class docstring for the roles)."""
         covariates = list(covariates)
-        clusters = list(clusters) if clusters else None
-        if clusters is not None and not 1 <= len(clusters) <= 2:
-            raise ConfigError("give one or two cluster columns", where="analysis.cluster")
-        needed = list(dict.fromkeys([outcome, treatment, *covariates, *(clusters or [])]))
-        if weights is not None:
-            needed.append(weights)
-        where = f"{_WHERE}.{outcome}"
-        missing = [c for c in needed if c not in data.columns]
-        if missing:
-            raise EstimationError(f"column(s) not in the data: {', '.join(missing)}", where=where)
-        w_all = MatchedRateRatio._weights(data, weights, where)
-        keep = w_all > 0
-        sub = data.loc[keep, needed]
-        w = w_all[keep]
-        y = MatchedRateRatio._numeric(sub[outcome], outcome, where)
+        sample = _matched_sample(data, outcome=outcome, treatment=treatment, weights=weights,
+                                 clusters=clusters, covariates=covariates)
+        sub, w, y, t, where = sample.sub, sample.w, sample.y, sample.t, sample.where
         if not np.all(np.isin(y, (0.0, 1.0))):
             raise EstimationError(f"outcome {outcome!r} must be 0/1", where=where)
-        t = MatchedRateRatio._treatment(sub[treatment], treatment, where)
         for arm, name in ((1, "treated"), (0, "control")):
             ya = y[t == arm]
             if ya.size == 0 or ya.min() == ya.max():
@@ -761,13 +764,7 @@ class MatchedRiskContrast:
                     where=where,
                     hint="report the crude counts instead",
                 )
-        cl_frame = None
-        if clusters:
-            cl_frame = sub[clusters].reset_index(drop=True)
-            if cl_frame.isna().to_numpy().any():
-                raise EstimationError(
-                    f"cluster column(s) {', '.join(clusters)} have missing values", where=where
-                )
+        cl_frame = sample.cluster_frame()
         X, names = MatchedRateRatio(interactions=self.interactions)._design(
             sub, t, covariates, where
         )

@@ -12,7 +12,12 @@ import pandas as pd
 from impacteval.config import Config, load_config
 from impacteval.config.models import CONTRACT_TABLES
 from impacteval.exceptions import ConfigError, DesignError, SchemaError
-from impacteval.pipeline.analysis import analyse, check_analysis_table
+from impacteval.pipeline.design_registry import (
+    EpisodeData,
+    build_person_cohort,
+    get_design,
+    prepare_ready_table,
+)
 from impacteval.pipeline.manifest import build_manifest
 from impacteval.pipeline.progress import StageProgress
 from impacteval.results import EvaluationResult
@@ -99,31 +104,10 @@ def validate(config: Config | str | Path) -> dict[str, Any]:
 
 def _check_ready_table(cfg: Config, frame: pd.DataFrame) -> None:
     """Roles and design columns of an analysis-ready table exist and have usable types."""
-    assert cfg.roles is not None and cfg.data.table is not None
-    r = cfg.roles
-    source = f"data.table ({cfg.data.table.name})"
-    if cfg.evaluation.design == "matched_cohort":
-        assert r.treatment is not None and r.unit_id is not None
-        check_analysis_table(frame, source=source, unit_id=r.unit_id, treatment=r.treatment,
-                             outcomes=r.outcomes, covariates=r.covariates, exposure=r.exposure,
-                             extra=[r.cluster] if r.cluster else [])
-        return
-    from impacteval.pipeline.designs import _require_numeric
-
-    if r.unit_id is not None and r.unit_id not in frame.columns:
-        raise SchemaError(f"missing column: {r.unit_id}", where=source)
-    cols = list(r.outcomes)
-    if cfg.rdd is not None:
-        cols += [cfg.rdd.running, *cfg.rdd.covariates, *cfg.rdd.balance_covariates]
-        if cfg.rdd.fuzzy and r.treatment:
-            cols.append(r.treatment)
-    if cfg.iv is not None:
-        cols += [cfg.iv.treatment, *cfg.iv.instruments, *cfg.iv.covariates]
-    if cfg.its is not None:
-        cols += [cfg.its.population] if cfg.its.population else []
-        if cfg.its.time not in frame.columns:
-            raise SchemaError(f"missing column: {cfg.its.time}", where=source)
-    _require_numeric(frame, cols, source)
+    assert cfg.data.table is not None
+    handler = get_design(cfg.evaluation.design)
+    if handler.check_ready is not None:
+        handler.check_ready(cfg, frame, f"data.table ({cfg.data.table.name})")
 
 
 def _load_truth(cfg: Config) -> dict[str, Any] | None:
@@ -162,15 +146,14 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
         else:
             validate(cfg)
 
+    handler = get_design(cfg.evaluation.design)
     ingest_report = linkage_report = None
-    attrition: pd.DataFrame
     if episode:
-        from impacteval.cohort import build_cohort
         from impacteval.data.ingest import ingest
         from impacteval.derive import derive_events, diagnoses
         from impacteval.linkage import link
 
-        assert cfg.cohort is not None and cfg.data.data_cut is not None
+        assert cfg.data.data_cut is not None
         con = _connect(cfg)
         with bar.stage("ingest", "ingest and clean episode tables"):
             ingested = ingest(cfg.data, con)
@@ -181,54 +164,22 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
         with bar.stage("derive", "derive spells and events"):
             events = derive_events(linked.tables, data_cut=cfg.data.data_cut)
             dx = diagnoses(linked.tables["apc_episodes"])
-        with bar.stage("cohort", "build cohort, covariates and outcomes"):
-            cohort = build_cohort(con, linked.tables, events, dx, cfg.cohort, list(cfg.outcomes),
-                                  cfg.data.data_cut)
-        frame, attrition = cohort.table, cohort.attrition
-        unit_id, treatment, exposure, setting = "person_id", "treated", cohort.exposure, "setting_id"
-        outcomes, covariates, labels = list(cfg.outcomes), list(cohort.covariates), dict(cohort.labels)
+        episode_data = EpisodeData(con=con, tables=linked.tables, events=events, diagnoses=dx)
+        with bar.stage("build", handler.build_label):
+            prepared = (handler.build or build_person_cohort)(cfg, episode_data)
     else:
-        assert cfg.roles is not None and cfg.data.table is not None
-        r = cfg.roles
-        frame = _read_table(cfg.data.table)
-        unit_id, treatment, exposure, setting = r.unit_id, r.treatment, r.exposure, r.cluster
-        outcomes, covariates, labels = list(r.outcomes), list(r.covariates), {}
-        attrition = pd.DataFrame(columns=["step", "description", "n_treated", "n_control"])
-        if treatment is not None and cfg.evaluation.design == "matched_cohort":
-            t = frame[treatment].astype(bool)
-            attrition = pd.DataFrame([{"step": "analysis_table",
-                                       "description": "Rows in the analysis-ready table",
-                                       "n_treated": int(t.sum()), "n_control": int((~t).sum())}])
+        assert cfg.data.table is not None
+        prepared = prepare_ready_table(cfg, _read_table(cfg.data.table))
 
-    design = cfg.evaluation.design
-    source = f"data.table ({cfg.data.table.name})" if cfg.data.table is not None else "cohort"
     with bar.stage("estimate", "design and estimate"):
-        if design == "matched_cohort":
-            assert treatment is not None and unit_id is not None
-            out = analyse(frame, unit_id=unit_id, treatment=treatment, outcomes=outcomes,
-                          covariates=covariates, exposure=exposure, setting=setting,
-                          matching=cfg.matching, analysis=cfg.analysis, seed=seed, labels=labels)
-        elif design == "regression_discontinuity":
-            from impacteval.pipeline.designs import analyse_rdd
+        out = handler.analyse(cfg, prepared)
 
-            assert cfg.rdd is not None
-            out = analyse_rdd(frame, outcomes=outcomes, treatment=treatment, spec=cfg.rdd,
-                              source=source)
-        elif design == "interrupted_time_series":
-            from impacteval.pipeline.designs import analyse_its
-
-            assert cfg.its is not None
-            out = analyse_its(frame, outcomes=outcomes, spec=cfg.its, source=source)
-        else:
-            from impacteval.pipeline.designs import analyse_iv
-
-            assert cfg.iv is not None
-            out = analyse_iv(frame, outcomes=outcomes, spec=cfg.iv, source=source)
-
-    attrition = _extend_flow(attrition, out.flow) if len(attrition) else out.flow
+    attrition = (_extend_flow(prepared.attrition, out.flow) if len(prepared.attrition)
+                 else out.flow)
     diagnostics = dict(out.diagnostics)
-    if episode:  # the code lists the derive and cohort stages used, for the report's methods
-        diagnostics["codelists"] = ["charlson_1987", "frailty_iau6", "hfrs", "acsc"]
+    if prepared.codelists:  # the code lists stage 4 used, for the report's methods
+        diagnostics["codelists"] = list(prepared.codelists)
+    frame = prepared.frame
     result = EvaluationResult(
         evaluation_id=cfg.evaluation.id, title=cfg.evaluation.title, design=cfg.evaluation.design,
         config=cfg.releasable_dump(), estimates=out.estimates, balance=out.balance,
@@ -236,7 +187,7 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
         linkage_report=linkage_report, outcome_summary=out.outcome_summary,
         diagnostics=diagnostics, figures=out.figures, figure_data=out.figure_data,
         private=({"analysis_table": frame, "matched_cohort": out.matched}
-                 if design == "matched_cohort" else {"analysis_table": frame}),
+                 if out.matched is not frame else {"analysis_table": frame}),
         truth=_load_truth(cfg),
     )
     out_dir = (Path.cwd() / cfg.evaluation.output_dir / cfg.evaluation.id

@@ -5,6 +5,8 @@ synthetic control with in-space placebo inference), :class:`AugmentedSyntheticCo
 (``"augmented_synthetic_control"``: ridge augmented SC) and :class:`SyntheticDiD`
 (``"synthetic_did"``: synthetic difference-in-differences, with its SC and DiD variants,
 placebo/jackknife/bootstrap SEs and staggered adoption).
+:class:`GeneralizedSyntheticControl` (``"generalized_synthetic_control"``, module
+``generalized``) is the generalised synthetic control of R gsynth.
 
 Modules: ``panel`` (long table -> checked panel, predictors), ``simplex`` (simplex-constrained
 solvers), ``vweights`` (nested V/W optimisation), ``classic``, ``augmented``, ``robustness`` (in-time placebo,
@@ -25,6 +27,7 @@ from impacteval.estimators.synthetic.classic import (
     SyntheticControlWarning,
     permutation_p_value,
 )
+from impacteval.estimators.synthetic.generalized import GeneralizedFit, GeneralizedSyntheticControl
 from impacteval.estimators.synthetic.panel import Panel, Predictor, build_panel
 from impacteval.estimators.synthetic.plots import gap_plot, trajectory_plot, weights_plot
 from impacteval.estimators.synthetic.robustness import in_time_placebo, leave_one_out
@@ -34,6 +37,8 @@ from impacteval.estimators.synthetic.simplex import frank_wolfe_simplex, simplex
 __all__ = [
     "AugmentedFit",
     "AugmentedSyntheticControl",
+    "GeneralizedFit",
+    "GeneralizedSyntheticControl",
     "Panel",
     "PlaceboResult",
     "Predictor",

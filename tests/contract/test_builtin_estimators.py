@@ -128,6 +128,11 @@ CASES: dict[str, Case] = {
         {"replications": 20}, _one_treated,
         {"unit": "area", "time": "period", "outcome": "y", "treatment": "treatment"},
         truth=5.0),
+    # parametric bootstrap (gsynth's default); truth must lie in its CI
+    "generalized_synthetic_control": Case(
+        {"replications": 50}, _one_treated,
+        {"unit": "area", "time": "period", "outcome": "y", "treatment": "treatment"},
+        truth=5.0),
 }
 
 

@@ -39,8 +39,9 @@ def negative_control_table(estimates: Sequence[EffectEstimate],
     Parameters
     ----------
     estimates
-        Estimates of the same design; those whose ``outcome`` is listed in
-        ``negative_controls`` are used (naive/unmatched ones are skipped).
+        Estimates of the same design; those whose ``outcome`` (for exposures:
+        ``details["exposure"]``) is listed in ``negative_controls`` are used (naive/unmatched
+        ones are skipped).
     negative_controls
         Names of the negative-control outcomes (or exposures, with ``kind="exposure"``).
     kind
@@ -58,8 +59,12 @@ def negative_control_table(estimates: Sequence[EffectEstimate],
                           where="checks.negative_control_table", hint="'outcome'")
     rows = []
     for name in dict.fromkeys(negative_controls):
-        found = [e for e in estimates if e.outcome == name
-                 and str(e.details.get("sample", "matched")) != "unmatched"]
+        # an exposure's estimate names the exposure in details["exposure"] (its outcome is
+        # the outcome it was estimated on)
+        found = [e for e in estimates
+                 if (e.details.get("exposure") == name if kind == "exposure"
+                     else e.outcome == name and e.details.get("negative_control") != "exposure")
+                 and str(e.details.get("sample", "matched")) not in ("unmatched", "naive")]
         if not found:
             rows.append({"outcome": name, "kind": kind, "scale": None, "estimate": math.nan,
                          "ci_lower": math.nan, "ci_upper": math.nan, "p_value": math.nan,

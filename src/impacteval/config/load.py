@@ -33,6 +33,10 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 def _format(err: ValidationError, source: str) -> ConfigError:
     first = err.errors()[0]
+    if first["type"] == "nested_config":  # an alternative or triangulation config, located
+        ctx = first.get("ctx") or {}
+        return ConfigError(str(ctx.get("message")), where=f"{source}: {ctx.get('where')}",
+                           hint=str(ctx.get("hint")) or None)
     loc = tuple(first["loc"])
     where = ".".join(str(p) for p in loc) or "(top level)"
     hint = None

@@ -15,6 +15,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from impacteval.config.extras import (
+    AlternativeSpec,
+    NegativeControlsSpec,
+    SubgroupSpec,
+    TriangulationSpec,
+    check_extras,
+)
+
 CONTRACT_TABLES = ("persons", "apc_episodes", "ae_attendances", "op_appointments", "deaths")
 OPTIONAL_TABLES = ("settings",)
 
@@ -241,6 +249,23 @@ class Config(_Model):
     iv: IVSpec | None = None
     its: ITSSpec | None = None
     sdc: SDCSpec = SDCSpec()
+    subgroups: list[SubgroupSpec] = Field(
+        default_factory=list, description="Effects by subgroup (a variable name, or a mapping "
+        "with variable, bins, gap_levels ...): the design is re-run within each level.")
+    negative_controls: NegativeControlsSpec | None = None
+    alternative_specifications: list[AlternativeSpec] = Field(
+        default_factory=list, description="Named overrides of sections (e.g. {name: 'caliper "
+        "0.1', matching: {caliper: 0.1}}), each run and shown beside the primary analysis.")
+    triangulation: list[TriangulationSpec] = Field(
+        default_factory=list, description="Further designs on the same data (e.g. {design: "
+        "regression_discontinuity, rdd: {...}}): one comparison table and forest plot.")
+
+    @field_validator("subgroups", mode="before")
+    @classmethod
+    def _subgroup_names(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [{"variable": x} if isinstance(x, str) else x for x in v]
+        return v
 
     @field_validator("outcomes")
     @classmethod
@@ -290,6 +315,11 @@ class Config(_Model):
                 raise ValueError("episode tables need a 'cohort' section")
             if self.roles is not None:
                 raise ValueError("'roles' applies to an analysis-ready 'data.table' only")
+        return self
+
+    @model_validator(mode="after")
+    def _extras(self) -> Config:
+        check_extras(self)  # subgroups, negative controls, alternatives, triangulation
         return self
 
     @property

@@ -138,7 +138,16 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
     cfg = _as_config(config)
     seed = cfg.evaluation.seed
     episode = not cfg.data.analysis_ready
-    bar = StageProgress(total=7 if episode else 3, enabled=progress)
+    from impacteval.pipeline.extras import (
+        build_config,
+        has_extras,
+        main_prepared,
+        merge_diagnostics,
+        run_extras,
+    )
+
+    extras_wanted = has_extras(cfg)
+    bar = StageProgress(total=(7 if episode else 3) + extras_wanted, enabled=progress)
 
     with bar.stage("validate", "validate config and inputs"):
         if episode:  # ingest validates the tables themselves, before anything is written
@@ -148,6 +157,7 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
 
     handler = get_design(cfg.evaluation.design)
     ingest_report = linkage_report = None
+    episode_data = None
     if episode:
         from impacteval.data.ingest import ingest
         from impacteval.derive import derive_events, diagnoses
@@ -166,26 +176,36 @@ def run(config: Config | str | Path, *, progress: bool = True) -> RunOutcome:
             dx = diagnoses(linked.tables["apc_episodes"])
         episode_data = EpisodeData(con=con, tables=linked.tables, events=events, diagnoses=dx)
         with bar.stage("build", handler.build_label):
-            prepared = (handler.build or build_person_cohort)(cfg, episode_data)
+            prepared = (handler.build or build_person_cohort)(build_config(cfg), episode_data)
     else:
         assert cfg.data.table is not None
         prepared = prepare_ready_table(cfg, _read_table(cfg.data.table))
 
     with bar.stage("estimate", "design and estimate"):
-        out = handler.analyse(cfg, prepared)
+        out = handler.analyse(cfg, main_prepared(cfg, prepared))
+    extras = None
+    if extras_wanted:  # subgroups, negative controls, alternatives, triangulation
+        with bar.stage("extras", "subgroups, negative controls, alternatives, triangulation"):
+            extras = run_extras(cfg, handler, prepared, episode_data)
 
     attrition = (_extend_flow(prepared.attrition, out.flow) if len(prepared.attrition)
                  else out.flow)
     diagnostics = dict(out.diagnostics)
     if prepared.codelists:  # the code lists stage 4 used, for the report's methods
         diagnostics["codelists"] = list(prepared.codelists)
+    estimates, figures, figure_data = out.estimates, dict(out.figures), dict(out.figure_data)
+    if extras is not None:
+        estimates += extras.estimates
+        diagnostics = merge_diagnostics(diagnostics, extras.diagnostics)
+        figures.update(extras.figures)
+        figure_data.update(extras.figure_data)
     frame = prepared.frame
     result = EvaluationResult(
         evaluation_id=cfg.evaluation.id, title=cfg.evaluation.title, design=cfg.evaluation.design,
-        config=cfg.releasable_dump(), estimates=out.estimates, balance=out.balance,
+        config=cfg.releasable_dump(), estimates=estimates, balance=out.balance,
         table_one=out.table_one, attrition=attrition, ingest_report=ingest_report,
         linkage_report=linkage_report, outcome_summary=out.outcome_summary,
-        diagnostics=diagnostics, figures=out.figures, figure_data=out.figure_data,
+        diagnostics=diagnostics, figures=figures, figure_data=figure_data,
         private=({"analysis_table": frame, "matched_cohort": out.matched}
                  if out.matched is not frame else {"analysis_table": frame}),
         truth=_load_truth(cfg),

@@ -387,7 +387,8 @@ def build_context(
     """
     primary = _primary_outcome(result)
     matched = [e for e in result.estimates
-               if not is_naive(e) and not e.details.get("specification")]
+               if not is_naive(e) and not e.details.get("specification")
+               and not e.details.get("negative_control")]
     # the headline uses the run's own design; other designs are compared under Triangulation
     own = [e for e in matched if e.design == result.design] or matched
     seen: set[str] = set()
@@ -537,6 +538,12 @@ def build_context(
             row["note"] = f"{row['note']}; {'; '.join(extra)}"
         if row["item"] == "17" and subgroups:
             row["section"] = "subgroups"
+    # checklist entries and evidence links point only at sections this report has
+    shown = {"balance": bool(balance), "outcomes": bool(outcome_rows),
+             "triangulation": bool(triangulation), "subgroups": bool(subgroups)}
+    strobe, record = _existing_sections(strobe, shown), _existing_sections(record, shown)
+    credibility = [{**c, "anchor": _SECTION_FALLBACK[c["anchor"]]}
+                   if not shown.get(c["anchor"], True) else c for c in credibility]
 
     return {
         "triangulation": triangulation,
@@ -584,6 +591,19 @@ def build_context(
     }
 
 
+#: Where a checklist entry points when its section is not in the report (a design without a
+#: balance table or a crude outcome summary, a run without subgroups or triangulation).
+_SECTION_FALLBACK = {"balance": "descriptive", "outcomes": "results",
+                     "triangulation": "results", "subgroups": "sensitivity"}
+
+
+def _existing_sections(rows: list[dict[str, str]], shown: Mapping[str, bool]
+                       ) -> list[dict[str, str]]:
+    """Checklist rows with sections the report leaves out replaced by the fallback."""
+    return [{**r, "section": _SECTION_FALLBACK[r["section"]]}
+            if not shown.get(r["section"], True) else r for r in rows]
+
+
 def _credibility_summary(rows: Sequence[Mapping[str, str]]) -> str:
     """One sentence: how many credibility checks passed, need caution or failed."""
     n = {k: sum(1 for r in rows if r["status"] == k) for k in ("yes", "no", "caution")}
@@ -620,6 +640,7 @@ def _checklist_notes(
             f"{n_nc} negative control(s); {n_alt} alternative specification(s)")
     diag = ", ".join(f"{c['label']} {'met' if c['ok'] else 'not met'}" for c in checks)
     design = result.design.replace("_", " ")
+    matched = len(result.balance) > 0  # a design that matched or weighted people
     config_hash = manifest.get("config_sha256", manifest.get("config_hash", "-"))
     strobe = {
         "1": f"{design}; plain-English summary with absolute and relative effects",
@@ -634,18 +655,23 @@ def _checklist_notes(
         "10": "all eligible people in the extract (no sample size calculation)",
         "12": f"{methods['family']} model, {methods['ci_level']} CIs; {sens}",
         "13": flow,
-        "16": "matched and naive (unadjusted) estimates with CIs",
+        "16": ("matched and naive (unadjusted) estimates with CIs" if matched
+               else f"{design} estimates with CIs"),
         "17": sens,
         "19": f"{len(limitations)} limitation(s) listed",
         "22": "not recorded by the run: state funding in the covering paper",
         "2": f"evaluation of: {result.title}",
         "3": f"estimate the effect ({methods['estimand']}) on {', '.join(methods['outcomes'])}",
-        "11": "covariates as in the descriptive table (means, percentages, counts)",
-        "14": "characteristics before and after matching; person-years in the outcomes table",
+        "11": ("covariates as in the descriptive table (means, percentages, counts)" if matched
+               else "variables as named in the methods; counts in the descriptive table"),
+        "14": ("characteristics before and after matching; person-years in the outcomes table"
+               if matched else "numbers of people analysed on each side of the comparison"),
         "15": "events, person-years and crude rates per arm",
         "18": "headline effect on the primary outcome in the summary",
         "20": "summary states the observational nature and the CI's range",
-        "21": "results describe the matched treated people in the setting studied",
+        "21": ("results describe the matched treated people in the setting studied" if matched
+               else f"results describe the people (or periods) analysed by the {design}, "
+                    "in the setting studied"),
     }
     record = {
         "1.1": "routinely collected hospital data (HES/SUS-like episodes)",

@@ -28,8 +28,10 @@ __all__ = ["evalue_rows", "sensitivity_context", "sensitivity_record"]
 
 
 def _matched(e: EffectEstimate) -> bool:
-    return str(e.details.get("sample", "matched")) != "unmatched" and not e.details.get(
-        "specification")
+    """Not unmatched, not an alternative specification, not a negative control (no E-value
+    for an estimate that should show no effect)."""
+    return (str(e.details.get("sample", "matched")) != "unmatched"
+            and not e.details.get("specification") and not e.details.get("negative_control"))
 
 
 def _f(x: Any, digits: int = 2) -> str:

@@ -18,8 +18,9 @@ The pipeline computes subgroup effects (the report never refits) and passes them
       ]
     }
 
-The levels of a variable must be exhaustive (include ``unknown``): their counts add up to the
-"All" row added here, which is protected by secondary suppression, so a suppressed level cannot
+Person-years are released to one decimal, and hidden where the arm's number of people is
+suppressed. The levels of a variable must be exhaustive (include ``unknown``): their counts add
+up to the "All" row added here, which is protected by secondary suppression, so a suppressed level cannot
 be recovered from the total. Crude rates per 1,000 person-years are recomputed from released
 events. Interaction p-values are adjusted for multiplicity across all records (Holm 1979, and
 Benjamini & Hochberg 1995). The gap statement compares the absolute gap in crude rates between
@@ -133,6 +134,13 @@ def release_subgroups(records: Sequence[Mapping[str, Any]], regime: DisclosureRe
         frame, list(COUNTS), regime, rate_columns=rates if has_py else None,
         margins=[ColumnTotal("level", TOTAL, by=("variable", "outcome"))], table="subgroups",
     )
+    # person-years are not counts, but those of an arm whose size is suppressed would hint at
+    # it (0.0 person-years means no one): hide them with the count, round the others
+    for arm in ("treated", "control"):
+        col = f"person_years_{arm}"
+        hidden = safe[f"n_{arm}"].map(lambda v: isinstance(v, str))
+        py = pd.to_numeric(safe[col], errors="coerce").round(1).astype(object)
+        safe[col] = py.where(~hidden, regime.label)
     return safe[SUBGROUP_COLUMNS], log
 
 

@@ -349,16 +349,36 @@ def _abs_ci(details: Mapping[str, Any]) -> tuple[float | None, float | None]:
     return lo, hi
 
 
+def _method(e: EffectEstimate) -> str:
+    """How an estimate was made, for the tables: the design (matched or naive for a matched
+    cohort), and whether it is an alternative specification or a negative control."""
+    method = (("naive (unmatched)" if is_naive(e) else "matched")
+              if e.design == "matched_cohort" else e.design.replace("_", " "))
+    nc = e.details.get("negative_control")
+    if nc == "exposure":
+        method += f"; negative-control exposure {e.details.get('exposure', '')}".rstrip()
+    elif nc:
+        method += "; negative-control outcome"
+    if e.details.get("specification"):
+        method += f"; alternative: {e.details['specification']}"
+    return method
+
+
 def estimate_rows(estimates: Sequence[EffectEstimate]) -> pd.DataFrame:
-    """One row per estimate with the headline fields the report shows (counts unrounded)."""
+    """One row per estimate with the headline fields the report shows (counts unrounded).
+
+    ``specification`` and ``negative_control`` are set for the estimates of alternative
+    specifications and negative controls (from their ``details``), empty otherwise.
+    """
     rows = []
     for e in estimates:
         lo, hi = _abs_ci(e.details)
         rows.append(
             {
                 "outcome": e.outcome,
-                "method": ("naive (unmatched)" if is_naive(e) else "matched")
-                if e.design == "matched_cohort" else e.design.replace("_", " "),
+                "method": _method(e),
+                "specification": e.details.get("specification") or None,
+                "negative_control": e.details.get("negative_control") or None,
                 "label": e.label or e.estimator,
                 "design": e.design,
                 "estimator": e.estimator,

@@ -36,13 +36,15 @@ def triangulation_table(estimates: pd.DataFrame) -> pd.DataFrame | None:
 
     ``estimates`` is the released estimates table (``outcome, method, design, estimator,
     estimand, scale, estimate, ci_lower, ci_upper, p_value``; ``method`` starting with
-    ``naive`` marks naive comparisons, ``specification`` (if present) marks alternatives).
+    ``naive`` marks naive comparisons, ``specification`` and ``negative_control`` (if present)
+    mark alternatives and negative controls, which are left out).
     """
     if estimates is None or not len(estimates) or "design" not in estimates.columns:
         return None
     df = estimates[~estimates["method"].astype(str).str.startswith("naive")]
-    if "specification" in df.columns:
-        df = df[df["specification"].isna()]
+    for marker in ("specification", "negative_control"):
+        if marker in df.columns:
+            df = df[df[marker].isna()]
     df = df.drop_duplicates(["outcome", "design"], keep="first")
     multi = df.groupby("outcome", sort=False)["design"].transform("nunique") >= 2
     out = df.loc[multi, TRIANGULATION_COLUMNS].reset_index(drop=True)

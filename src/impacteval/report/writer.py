@@ -199,9 +199,10 @@ def _figure_sets(
     pngs["flow"] = figs.figure_png(figs.flow_diagram(flow.frame))
     data["flow"] = flow
     bal = tables["balance"].frame
-    love_cols = [c for c in ("covariate", "smd_before", "smd_after") if c in bal.columns]
-    data["love_plot"] = ReleasedTable("love_plot", bal[love_cols])
-    pngs["love_plot"] = figs.figure_png(figs.love_plot(bal, threshold))
+    if len(bal):  # designs without matching or weighting have no balance table
+        love_cols = [c for c in ("covariate", "smd_before", "smd_after") if c in bal.columns]
+        data["love_plot"] = ReleasedTable("love_plot", bal[love_cols])
+        pngs["love_plot"] = figs.figure_png(figs.love_plot(bal, threshold))
     est = tables["estimates"].frame
     forest_cols = ["outcome", "method", "scale", "estimate", "ci_lower", "ci_upper"]
     data["forest"] = ReleasedTable("forest", est[forest_cols])

@@ -46,7 +46,7 @@ class EvaluationSpec(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Folder name of the outputs.")
     title: str = "Impact evaluation"
     design: Literal["matched_cohort", "regression_discontinuity", "instrumental_variables",
-                    "interrupted_time_series"] = "matched_cohort"
+                    "interrupted_time_series", "difference_in_differences"] = "matched_cohort"
     estimand: Literal["ATT", "LATE", "ATE"] = "ATT"
     seed: int = Field(2017, ge=0, description="Seed for every random step (matching order, bootstrap).")
     output_dir: Path = Field(
@@ -191,6 +191,107 @@ class IVSpec(_Model):
     ci_level: float = Field(0.95, gt=0.5, lt=1)
 
 
+class DiDPanelSpec(_Model):
+    """How the DiD design builds an area x period panel from episode tables."""
+
+    start: dt.date = Field(description="First day of the first period (the first of a month).")
+    end: dt.date | None = Field(
+        None, description="End of the study period, exclusive (default: the day after data_cut).")
+    period: Literal["month", "quarter"] = "quarter"
+    area: str = Field("CCG_CODE", description="Area column of the persons table (the unit).")
+    adoption: dict[str, dt.date] = Field(
+        min_length=1, description="Treatment start per adopting area, e.g. {'04N': 2014-04-01}; "
+        "other areas are never treated.")
+    areas: list[str] = Field(
+        default_factory=list, description="Keep only these areas (default: every area).")
+    outcome_scale: Literal["rate", "count"] = Field(
+        "rate", description="Linear estimators: outcome per 1,000 registered person-years in the "
+        "period (rate) or the count. The Poisson estimator always uses counts with a "
+        "person-years offset.")
+
+
+class DiDSpec(_Model):
+    """Difference-in-differences on a unit x period panel (analysis-ready or built)."""
+
+    estimator: Literal["callaway_santanna", "twoway", "event_study", "sun_abraham",
+                       "poisson"] = Field(
+        "callaway_santanna", description="callaway_santanna (staggered-robust ATT), twoway "
+        "(TWFE, with its Bacon decomposition), event_study (dynamic TWFE), sun_abraham "
+        "(interaction-weighted event study), poisson (TWFE Poisson rate ratio).")
+    time: str | None = Field(None, description="Numeric period column (analysis-ready table).")
+    cohort: str | None = Field(
+        None, description="First treated period of each unit, 0 or empty = never treated "
+        "(analysis-ready table).")
+    panel: DiDPanelSpec | None = Field(None, description="Panel building (episode tables).")
+    cluster: str | None = Field(None, description="Cluster column above the unit (default: unit).")
+    control_group: Literal["never_treated", "not_yet_treated"] = "never_treated"
+    est_method: Literal["dr", "ipw", "reg"] = "dr"
+    anticipation: int = Field(0, ge=0)
+    base_period: Literal["varying", "universal"] = Field(
+        "universal", description="Callaway-Sant'Anna pre-period base (universal gives an event "
+        "study relative to period -1, as the sensitivity bounds need).")
+    aggregation: Literal["group", "simple", "dynamic", "calendar"] = "group"
+    reference: int = Field(-1, lt=0, description="Reference event time of the event study.")
+    window: tuple[int, int] | None = Field(None, description="Event-time window (lo, hi).")
+    n_boot: int = Field(0, ge=0, description="Multiplier-bootstrap draws (Callaway-Sant'Anna).")
+    wild_bootstrap: int = Field(
+        0, ge=0, description="Wild cluster bootstrap draws for the twoway p-value (0 = off).")
+    bootstrap_weights: Literal["rademacher", "webb"] = "rademacher"
+    pretrend_test: Literal["wild_bootstrap", "chi2", "f", "hotelling"] = Field(
+        "wild_bootstrap", description="p-value of the joint pre-trend test: wild_bootstrap "
+        "(restricted wild cluster bootstrap of the event study's Wald test; near nominal size "
+        "with few clusters; Callaway-Sant'Anna uses the Sun-Abraham event study for it), chi2 "
+        "(large-G Wald), f (W/q on F(q, G-1)) or hotelling ((G-q)/(q(G-1)) W on F(q, G-q)).")
+    pretrend_bootstrap: int = Field(999, ge=99, description="Draws of that wild bootstrap.")
+    sensitivity_m_bar: list[float] = Field(
+        default_factory=lambda: [0.0, 0.5, 1.0, 1.5, 2.0],
+        description="Mbar values of the Rambachan-Roth relative-magnitude bounds.")
+    ci_level: float = Field(0.95, gt=0.5, lt=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> DiDSpec:
+        if self.window is not None and not (self.window[0] <= self.reference < 0
+                                            <= self.window[1]):
+            raise ValueError("window must be [lo, hi] with lo <= reference < 0 <= hi")
+        if any(m < 0 for m in self.sensitivity_m_bar):
+            raise ValueError("sensitivity_m_bar values must be >= 0")
+        return self
+
+
+class PropensitySpec(_Model):
+    """The propensity-score model (matching on the propensity, calipers, trimming)."""
+
+    model: Literal["logistic", "gradient_boosting"] = Field(
+        "logistic", description="Unpenalised logistic regression (as R's glm) or scikit-learn's "
+        "HistGradientBoostingClassifier (seeded by evaluation.seed).")
+    spline_df: int | None = Field(
+        None, ge=2, le=6, description="Logistic: restricted (natural) cubic spline of each "
+        "covariate with more than spline_df + 1 distinct values, with this many degrees of "
+        "freedom (knots at Harrell's quantiles); null for linear terms.")
+    interactions: bool = Field(False, description="Logistic: add every pairwise product of the "
+                               "covariates (constant products are left out).")
+    max_iter: int = Field(200, ge=1, le=5000, description="Gradient boosting: boosting rounds.")
+    learning_rate: float = Field(0.1, gt=0, le=1, description="Gradient boosting: shrinkage.")
+    max_depth: int | None = Field(3, ge=1, le=20, description="Gradient boosting: tree depth.")
+
+
+class GeneticSpec(_Model):
+    """Genetic matching (Diamond and Sekhon 2013): options of the weight search."""
+
+    loss: Literal["pvalue", "smd"] = Field(
+        "pvalue", description="Maximise the smallest balance p-value (paired t and KS tests, "
+        "as GenMatch) or minimise the largest absolute SMD; both lexically.")
+    pop_size: int = Field(50, ge=4, le=5000, description="Genomes per generation.")
+    max_generations: int = Field(25, ge=1, le=1000, description="Generation limit.")
+    wait_generations: int = Field(
+        5, ge=1, le=1000, description="Stop early when the best loss has not improved for this "
+        "many generations.")
+    balance_squares: bool = Field(False, description="Judge balance also on the squares of "
+                                  "non-binary covariates.")
+    balance_interactions: bool = Field(False, description="Judge balance also on pairwise "
+                                       "products of the covariates.")
+
+
 class MatchingSpec(_Model):
     method: Literal["nearest"] = "nearest"
     distance: Literal["logit_propensity", "propensity"] = "logit_propensity"
@@ -248,6 +349,7 @@ class Config(_Model):
     rdd: RDDSpec | None = None
     iv: IVSpec | None = None
     its: ITSSpec | None = None
+    did: DiDSpec | None = None
     sdc: SDCSpec = SDCSpec()
     subgroups: list[SubgroupSpec] = Field(
         default_factory=list, description="Effects by subgroup (a variable name, or a mapping "
@@ -294,6 +396,10 @@ class Config(_Model):
             raise ValueError("an 'rdd' section needs evaluation.design: regression_discontinuity")
         if design != "instrumental_variables" and self.iv is not None:
             raise ValueError("an 'iv' section needs evaluation.design: instrumental_variables")
+        if design == "difference_in_differences":
+            _check_did(self)
+        elif self.did is not None:
+            raise ValueError("a 'did' section needs evaluation.design: difference_in_differences")
         if design == "matched_cohort" and self.roles is not None:
             if self.roles.treatment is None or not self.roles.covariates or not self.roles.unit_id:
                 raise ValueError("a matched cohort needs roles.unit_id, roles.treatment and "
@@ -311,7 +417,7 @@ class Config(_Model):
             if self.cohort is not None:
                 raise ValueError("'cohort' applies to episode tables; remove it with 'data.table'")
         else:
-            if self.cohort is None:
+            if self.cohort is None and self.evaluation.design != "difference_in_differences":
                 raise ValueError("episode tables need a 'cohort' section")
             if self.roles is not None:
                 raise ValueError("'roles' applies to an analysis-ready 'data.table' only")
@@ -352,3 +458,34 @@ class Config(_Model):
             if isinstance(dumped.get(section), dict):
                 dumped[section] = {k: rel(v) for k, v in dumped[section].items()}
         return dumped
+
+
+def _check_did(cfg: Config) -> None:
+    """The 'did' section fits the entry point (columns for a table, a panel for episodes)."""
+    did = cfg.did
+    if did is None:
+        raise ValueError("design 'difference_in_differences' needs a 'did' section")
+    if cfg.data.analysis_ready:
+        if did.panel is not None:
+            raise ValueError("did.panel builds a panel from episode tables; with data.table "
+                             "give did.time and did.cohort instead")
+        if did.time is None or did.cohort is None:
+            raise ValueError("a DiD on data.table needs did.time (period column) and did.cohort "
+                             "(first treated period, 0 = never)")
+        if cfg.roles is not None and cfg.roles.unit_id is None:
+            raise ValueError("a DiD on data.table needs roles.unit_id")
+        if did.estimator == "poisson" and (cfg.roles is None or cfg.roles.exposure is None):
+            raise ValueError("did.estimator 'poisson' needs roles.exposure (person-time or "
+                             "population column)")
+    else:
+        if did.panel is None:
+            raise ValueError("a DiD on episode tables needs did.panel (start, period, adoption)")
+        if did.time is not None or did.cohort is not None:
+            raise ValueError("did.time and did.cohort name columns of data.table; the panel "
+                             "built from episode tables has 'period' and 'cohort'")
+        if cfg.cohort is not None:
+            raise ValueError("'cohort' (care-home cohort) does not apply to the DiD panel; "
+                             "remove it")
+        if "bed_days" in cfg.outcomes:
+            raise ValueError("outcomes: bed_days is not a count of events; the DiD panel counts "
+                             "events (remove bed_days)")

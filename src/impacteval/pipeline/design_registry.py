@@ -73,6 +73,7 @@ class DesignHandler:
 
 BUILTIN_DESIGN_MODULES = (
     "impacteval.pipeline.builtin_designs",
+    "impacteval.pipeline.design_did",
 )
 
 

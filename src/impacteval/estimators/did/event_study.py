@@ -33,6 +33,7 @@ from scipy import stats
 
 from impacteval.estimators.base import register_estimator
 from impacteval.estimators.did.validation import WHERE, as_list, check_columns, check_level, numeric
+from impacteval.estimators.did.wild_bootstrap import BootstrapWeights
 from impacteval.exceptions import ConfigError, DesignError, EstimationError
 from impacteval.results import EffectEstimate
 
@@ -57,7 +58,8 @@ class EventStudyResult:
     method
         ``"twfe"`` or ``"sun_abraham"``.
     pretrend_wald
-        ``statistic, df, p_value`` of the joint test that all pre-period coefficients are 0.
+        ``statistic, df, p_value`` of the joint test that all pre-period coefficients are 0
+        (chi-squared), and its few-cluster versions (:func:`small_cluster_pretrend`).
     n_clusters
         Clusters used for the covariance.
     """
@@ -92,16 +94,60 @@ class EventStudyResult:
         return fig
 
 
-def _pretrend(coefs: pd.DataFrame, cov: np.ndarray) -> dict[str, float]:
+def small_cluster_pretrend(statistic: float, df: int, n_clusters: int) -> dict[str, float]:
+    """Few-cluster versions of a joint Wald test with a cluster-robust covariance.
+
+    The chi-squared reference distribution of the Wald statistic ``W`` (``df = q``
+    restrictions) assumes many clusters; with ``G`` clusters it over-rejects, badly when
+    ``q`` is not small relative to ``G``. Two corrections (both reduce to the chi-squared
+    test as ``G`` grows):
+
+    * ``f``: ``W / q`` on ``F(q, G - 1)`` (Stata's ``test`` after ``vce(cluster)``);
+    * ``hotelling``: ``(G - q) / (q (G - 1)) W`` on ``F(q, G - q)``, exact when the ``G``
+      cluster scores are independent normal draws (Hotelling's T-squared; the fixed-G
+      approximation of Hansen 2007 and Kiefer-Vogelsang). Needs ``G > q``.
+
+    Parameters
+    ----------
+    statistic, df
+        The Wald statistic and its number of restrictions ``q``.
+    n_clusters
+        ``G``, the number of clusters of the covariance.
+
+    Returns
+    -------
+    dict
+        ``f_statistic, f_df_denom, f_p_value, hotelling_statistic, hotelling_df_denom,
+        hotelling_p_value`` (NaN where undefined).
+    """
+    W, q, G = float(statistic), int(df), int(n_clusters)
+    nan = float("nan")
+    out = {"f_statistic": nan, "f_df_denom": float(G - 1), "f_p_value": nan,
+           "hotelling_statistic": nan, "hotelling_df_denom": float(G - q),
+           "hotelling_p_value": nan}
+    if q < 1 or not np.isfinite(W) or G < 2:
+        return out
+    out["f_statistic"] = W / q
+    out["f_p_value"] = float(stats.f.sf(W / q, q, G - 1))
+    if G > q:
+        h = (G - q) / (q * (G - 1)) * W
+        out["hotelling_statistic"] = h
+        out["hotelling_p_value"] = float(stats.f.sf(h, q, G - q))
+    return out
+
+
+def _pretrend(coefs: pd.DataFrame, cov: np.ndarray, n_clusters: int) -> dict[str, float]:
     est = coefs.dropna(subset=["std_error"])
     pre = (est["event_time"] < 0).to_numpy()
     if not pre.any():
-        return {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
+        return {"statistic": float("nan"), "df": 0, "p_value": float("nan"),
+                **small_cluster_pretrend(float("nan"), 0, n_clusters)}
     b = est["estimate"].to_numpy()[pre]
     V = cov[np.ix_(pre, pre)]
     W = float(b @ np.linalg.pinv(V) @ b)
     df = int(np.linalg.matrix_rank(V))
-    return {"statistic": W, "df": df, "p_value": float(stats.chi2.sf(W, df))}
+    return {"statistic": W, "df": df, "p_value": float(stats.chi2.sf(W, df)),
+            **small_cluster_pretrend(W, df, n_clusters)}
 
 
 def event_study(
@@ -116,6 +162,9 @@ def event_study(
     window: tuple[int, int] | None = None,
     clusters: str | None = None,
     ci_level: float = 0.95,
+    pretrend_bootstrap: int = 0,
+    bootstrap_weights: BootstrapWeights = "rademacher",
+    seed: int | None = None,
 ) -> EventStudyResult:
     """Estimate an event study (see the module docstring).
 
@@ -136,6 +185,14 @@ def event_study(
         Cluster column (default: the unit); must be constant within units.
     ci_level
         Confidence level of the pointwise intervals.
+    pretrend_bootstrap
+        Draws of the restricted wild cluster bootstrap of the pre-trend test (0 = off): adds
+        ``bootstrap_p_value`` (and ``bootstrap_draws``) to ``pretrend_wald``
+        (:func:`~impacteval.estimators.did.wild_bootstrap.wild_bootstrap_wald` on the two-way
+        demeaned regression). Use it with few clusters, where the chi-squared test
+        over-rejects.
+    bootstrap_weights, seed
+        Weights (``"rademacher"`` or ``"webb"``) and seed of that bootstrap.
     """
     from linearmodels.panel import PanelOLS
     from linearmodels.panel.utility import AbsorbingEffectError
@@ -215,6 +272,7 @@ def event_study(
     V = res.cov.to_numpy() * n / (n - 1)  # linearmodels' group_debias has (n-1)/n: undo it
     unit_ids = frame["_u"].to_numpy()
     if method == "twfe":
+        R = np.eye(len(beta))
         est_e, cov_e = beta, V
         event_times = times
     else:
@@ -230,11 +288,26 @@ def event_study(
     coefs = pd.DataFrame({"event_time": event_times.astype(int), "estimate": est_e,
                           "std_error": se, "ci_lower": est_e - z * se, "ci_upper": est_e + z * se,
                           "n_units": n_units})
+    L = R  # coefficient rows as combinations of the regression's beta
     if window is not None:
         inside = (coefs["event_time"] >= window[0]) & (coefs["event_time"] <= window[1])
         idx = np.flatnonzero(inside.to_numpy())
         coefs, cov_e = coefs.iloc[idx].reset_index(drop=True), cov_e[np.ix_(idx, idx)]
-    wald = _pretrend(coefs, cov_e)
+        L = L[idx]
+    wald = _pretrend(coefs, cov_e, int(frame["_c"].nunique()))
+    pre_rows = (coefs["event_time"] < 0).to_numpy() & np.isfinite(coefs["std_error"].to_numpy())
+    if pretrend_bootstrap and pre_rows.any():
+        from impacteval.estimators.did.two_by_two import demean_two_way
+        from impacteval.estimators.did.wild_bootstrap import wild_bootstrap_wald
+
+        u_codes = pd.factorize(panel.index.get_level_values(0))[0]
+        t_codes = pd.factorize(panel.index.get_level_values(1))[0]
+        dm = demean_two_way(np.column_stack([panel["_y"].to_numpy(),
+                                             panel[list(cols)].to_numpy()]), u_codes, t_codes)
+        wb = wild_bootstrap_wald(dm[:, 1:], dm[:, 0], panel["_c"].to_numpy(), L[pre_rows],
+                                 weights=bootstrap_weights, n_boot=pretrend_bootstrap,
+                                 rng=np.random.default_rng(seed))
+        wald.update(bootstrap_p_value=wb.p_value, bootstrap_draws=float(wb.n_boot))
     ref_row = pd.DataFrame({"event_time": [reference], "estimate": [0.0], "std_error": [np.nan],
                             "ci_lower": [0.0], "ci_upper": [0.0],
                             "n_units": [int(pd.unique(unit_ids[ev == reference]).size)]})

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from impacteval.estimators.did.validation import WHERE
 from impacteval.exceptions import ConfigError, DesignError
@@ -60,6 +61,24 @@ class RelativeMagnitudeBounds:
     max_pre_change: float
     breakdown: float
     weights: dict[int, float]
+
+    def plot(self, *, title: str = "Sensitivity to violations of parallel trends") -> Figure:
+        """The set for each ``Mbar`` (and the confidence set when the table has one)."""
+        t = self.table
+        fig = Figure(figsize=(7.0, 4.0), layout="constrained")
+        ax = fig.subplots()
+        x = t["m_bar"].to_numpy(dtype=float)
+        if {"ci_lower", "ci_upper"} <= set(t.columns):
+            ax.vlines(x, t["ci_lower"], t["ci_upper"], color="0.7", linewidth=8,
+                      label="confidence set")
+        ax.vlines(x, t["lower"], t["upper"], color="#1b9e77", linewidth=3,
+                  label="identified set at the estimates")
+        ax.axhline(0.0, color="0.4", linewidth=0.8)
+        ax.set_xlabel("Mbar (post-adoption violation relative to the largest pre-period one)")
+        ax.set_ylabel("effect")
+        ax.set_title(title)
+        ax.legend(frameon=False)
+        return fig
 
 
 def relative_magnitude_bounds(

@@ -290,3 +290,17 @@ def test_result_balance_uses_full_sample_denominator(small) -> None:
         d[t == 0], weights=m.weights[t == 0]
     )
     assert after["smd"].iloc[0] == pytest.approx(diff / sd_t)
+
+
+def test_boosted_propensity_is_seeded_and_reproducible() -> None:
+    from impacteval.matching.propensity import BoostedPropensityModel
+
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame({"age": rng.normal(80, 6, 500), "frail": rng.integers(0, 2, 500)})
+    t = (rng.random(500) < 1 / (1 + np.exp(-(X["age"] - 80) / 6))).astype(int)
+    a = BoostedPropensityModel(max_iter=30, seed=3).fit(X, t)
+    b = BoostedPropensityModel(max_iter=30, seed=3).fit(X, t)
+    np.testing.assert_array_equal(a.propensity, b.propensity)
+    np.testing.assert_allclose(a.predict(X), a.propensity)
+    # older people are more often treated: the scores rank them so
+    assert np.corrcoef(a.logit, X["age"])[0, 1] > 0.5

@@ -292,16 +292,122 @@ class GeneticSpec(_Model):
                                        "products of the covariates.")
 
 
+class PropensitySpec(_Model):
+    """The propensity-score model (matching on the propensity, calipers, trimming)."""
+
+    model: Literal["logistic", "gradient_boosting"] = Field(
+        "logistic", description="Unpenalised logistic regression (as R's glm) or scikit-learn's "
+        "HistGradientBoostingClassifier (seeded by evaluation.seed).")
+    spline_df: int | None = Field(
+        None, ge=2, le=6, description="Logistic: restricted (natural) cubic spline of each "
+        "covariate with more than spline_df + 1 distinct values, with this many degrees of "
+        "freedom (knots at Harrell's quantiles); null for linear terms.")
+    interactions: bool = Field(False, description="Logistic: add every pairwise product of the "
+                               "covariates (constant products are left out).")
+    max_iter: int = Field(200, ge=1, le=5000, description="Gradient boosting: boosting rounds.")
+    learning_rate: float = Field(0.1, gt=0, le=1, description="Gradient boosting: shrinkage.")
+    max_depth: int | None = Field(3, ge=1, le=20, description="Gradient boosting: tree depth.")
+
+
+class GeneticSpec(_Model):
+    """Genetic matching (Diamond and Sekhon 2013): options of the weight search."""
+
+    loss: Literal["pvalue", "smd"] = Field(
+        "pvalue", description="Maximise the smallest balance p-value (paired t and KS tests, "
+        "as GenMatch) or minimise the largest absolute SMD; both lexically.")
+    pop_size: int = Field(50, ge=4, le=5000, description="Genomes per generation.")
+    max_generations: int = Field(25, ge=1, le=1000, description="Generation limit.")
+    wait_generations: int = Field(
+        5, ge=1, le=1000, description="Stop early when the best loss has not improved for this "
+        "many generations.")
+    balance_squares: bool = Field(False, description="Judge balance also on the squares of "
+                                  "non-binary covariates.")
+    balance_interactions: bool = Field(False, description="Judge balance also on pairwise "
+                                       "products of the covariates.")
+
+
 class MatchingSpec(_Model):
-    method: Literal["nearest"] = "nearest"
-    distance: Literal["logit_propensity", "propensity"] = "logit_propensity"
-    ratio: int = Field(1, ge=1, le=1)
-    replace: bool = False
-    caliper: float | None = Field(0.2, gt=0, description="In SDs of the distance; null for none.")
-    order: Literal["largest", "smallest", "random", "data"] = "largest"
+    """How treated units are matched to comparison units (see docs/how-to/matching.md)."""
+
+    method: Literal["nearest", "optimal", "genetic"] = Field(
+        "nearest", description="Greedy nearest neighbour; optimal pair matching (smallest total "
+        "distance, no replacement); or genetic matching (with replacement).")
+    distance: Literal["logit_propensity", "propensity", "mahalanobis", "robust_mahalanobis",
+                      "scaled_euclidean", "generalized_mahalanobis"] = "logit_propensity"
+    distance_weights: dict[str, float] = Field(
+        default_factory=dict, description="generalized_mahalanobis: weight per covariate "
+        "(unlisted covariates weigh 1).")
+    ratio: int = Field(1, ge=1, le=20, description="Controls per treated unit (k:1).")
+    replace: bool = Field(False, description="A control may be matched to several treated units.")
+    caliper: float | None = Field(
+        0.2, gt=0, description="Largest allowed difference. caliper_scale sd: in SDs of the "
+        "propensity distance (for covariate distances: of the logit propensity, i.e. matching "
+        "within propensity calipers); raw: on the matching distance itself. null for none.")
+    caliper_scale: Literal["sd", "raw"] = "sd"
+    calipers: dict[str, float] = Field(
+        default_factory=dict, description="Per-covariate calipers: largest |difference| on the "
+        "covariate's own scale (nearest and optimal).")
+    order: Literal["largest", "smallest", "random", "data"] = Field(
+        "largest", description="Order in which treated units choose (nearest without "
+        "replacement); largest/smallest refer to the propensity.")
+    exact: list[str] = Field(default_factory=list, description="Covariates matched exactly "
+                             "(matching is done stratum by stratum).")
     covariates: list[str] | None = Field(None, description="Default: every covariate the cohort builds.")
+    propensity: PropensitySpec = PropensitySpec()
+    common_support: Literal["binary", "none", "minmax", "crump"] = Field(
+        "binary", description="binary: drop units with a binary-covariate value seen in one arm "
+        "only; minmax: also drop units outside the other arm's propensity range; crump: also "
+        "keep only propensities in [trim_alpha, 1 - trim_alpha] (Crump et al. 2009); none.")
+    trim_alpha: float = Field(0.1, gt=0, lt=0.5, description="Crump et al.'s alpha.")
+    genetic: GeneticSpec = GeneticSpec()
     smd_threshold: float = Field(0.1, gt=0)
     variance_ratio_range: tuple[float, float] = (0.5, 2.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _genetic_defaults(cls, data: Any) -> Any:
+        # genetic matching is with replacement and without a caliper unless the user says so
+        if isinstance(data, dict) and data.get("method") == "genetic":
+            data = dict(data)
+            data.setdefault("replace", True)
+            data.setdefault("caliper", None)
+            data.setdefault("distance", "generalized_mahalanobis")
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> MatchingSpec:
+        if self.method == "genetic":
+            if self.distance != "generalized_mahalanobis":
+                raise ValueError("genetic matching searches the weights of the generalized "
+                                 "Mahalanobis distance: remove matching.distance")
+            if not self.replace:
+                raise ValueError("genetic matching is with replacement (as GenMatch): remove "
+                                 "matching.replace: false")
+            for key in ("caliper", "calipers", "exact", "distance_weights"):
+                if getattr(self, key):
+                    raise ValueError(f"matching.{key} is not available with method: genetic; "
+                                     "remove it (or use method: nearest)")
+        if self.method == "optimal" and self.replace:
+            raise ValueError("optimal pair matching is without replacement: remove "
+                             "matching.replace: true (or use method: nearest)")
+        if self.distance_weights and self.distance != "generalized_mahalanobis":
+            raise ValueError("matching.distance_weights needs distance: generalized_mahalanobis")
+        bad = {k: v for k, v in self.distance_weights.items() if not v >= 0}
+        if bad:
+            raise ValueError(f"matching.distance_weights must be >= 0 (check {', '.join(bad)})")
+        bad = {k: v for k, v in self.calipers.items() if not v > 0}
+        if bad:
+            raise ValueError(f"matching.calipers must be > 0 (check {', '.join(bad)})")
+        if self.caliper_scale == "raw" and self.caliper is None:
+            raise ValueError("matching.caliper_scale: raw needs a matching.caliper")
+        lo, hi = self.variance_ratio_range
+        if not 0 < lo < hi:
+            raise ValueError("matching.variance_ratio_range must be (low, high) with 0 < low < high")
+        if self.propensity.model == "gradient_boosting" and (
+                self.propensity.spline_df is not None or self.propensity.interactions):
+            raise ValueError("matching.propensity: spline_df and interactions apply to the "
+                             "logistic model only")
+        return self
 
 
 class AnalysisSpec(_Model):
@@ -317,6 +423,12 @@ class AnalysisSpec(_Model):
     adjust_for: Literal["none", "matching_covariates"] = "none"
     ci_level: float = Field(0.95, gt=0.5, lt=1)
     naive_comparison: bool = True
+    standard_errors: Literal["cluster", "bootstrap", "abadie_imbens"] = Field(
+        "cluster", description="cluster: the estimator's cluster-robust SEs (analysis.cluster); "
+        "bootstrap: resample matched sets (percentile CI); abadie_imbens: the matching "
+        "estimator's ATT (difference in mean outcome, per person-year with an exposure) with "
+        "the Abadie-Imbens SE, for matching with replacement (as Matching::Match).")
+    n_boot: int = Field(999, ge=50, le=100_000, description="Bootstrap replicates.")
 
 
 class SDCSpec(_Model):
@@ -407,6 +519,14 @@ class Config(_Model):
         if self.rdd is not None and self.rdd.fuzzy and (self.roles is None or self.roles.treatment
                                                         is None) and self.data.analysis_ready:
             raise ValueError("a fuzzy RD needs roles.treatment (the take-up column)")
+        return self
+
+    @model_validator(mode="after")
+    def _matching_inference(self) -> Config:
+        if self.analysis.standard_errors == "abadie_imbens" and not self.matching.replace:
+            raise ValueError("analysis.standard_errors: abadie_imbens is for matching with "
+                             "replacement: set matching.replace: true (or method: genetic), or "
+                             "use standard_errors: cluster or bootstrap")
         return self
 
     @model_validator(mode="after")

@@ -19,8 +19,10 @@ Failures a user can cause raise :class:`~impacteval.exceptions.DesignError`:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from itertools import combinations
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -49,6 +51,11 @@ class FittedPropensity:
         Convergence of the Newton iterations.
     encoding
         How the covariates were coded (used by :meth:`predict_logit`).
+    expansion
+        Spline and interaction terms added before the fit (``None`` for linear terms).
+    model
+        The fitted scikit-learn classifier for :class:`BoostedPropensityModel` (``coef`` is
+        then empty).
     """
 
     coef: pd.Series
@@ -57,10 +64,16 @@ class FittedPropensity:
     converged: bool
     n_iter: int
     encoding: Encoding
+    expansion: TermExpansion | None = None
+    model: Any = None
 
     def predict_logit(self, X: pd.DataFrame) -> np.ndarray:
         """Linear predictor for new units with the same covariate columns."""
+        if self.expansion is not None:
+            X = self.expansion.transform(X)
         Z = self.encoding.transform(X, where=_WHERE)
+        if self.model is not None:
+            return np.asarray(self.model.decision_function(Z), dtype=float)
         return self.coef.to_numpy()[0] + Z @ self.coef.to_numpy()[1:]
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -75,7 +88,13 @@ class PropensityModel:
     Parameters
     ----------
     kind
-        Only ``"logistic"`` for now (gradient boosting is planned under issue 3).
+        Only ``"logistic"`` (gradient boosting: :class:`BoostedPropensityModel`).
+    spline_df
+        If set (2 to 6), each numeric covariate with enough distinct values enters as a
+        restricted (natural) cubic spline with ``spline_df`` degrees of freedom
+        (:class:`TermExpansion`).
+    interactions
+        Add every pairwise product of the covariates.
     max_iter
         Newton iterations before giving up.
     tol
@@ -94,8 +113,12 @@ class PropensityModel:
     kind: Literal["logistic"] = "logistic"
     max_iter: int = 100
     tol: float = 1e-10
+    spline_df: int | None = None
+    interactions: bool = False
 
     def __post_init__(self) -> None:
+        if self.spline_df is not None and not 2 <= self.spline_df <= 6:
+            raise ValueError("spline_df must be between 2 and 6, or None")
         if self.kind != "logistic":
             raise ValueError(f"kind must be 'logistic', got {self.kind!r}")
         if self.max_iter < 1:
@@ -127,6 +150,11 @@ class PropensityModel:
                 where=_WHERE,
                 hint="check the cohort filters: one arm is empty",
             )
+        expansion = None
+        if self.spline_df is not None or self.interactions:
+            expansion = TermExpansion.fit(X, spline_df=self.spline_df,
+                                          interactions=self.interactions)
+            X = expansion.transform(X)
         Z, names, enc = encode(X, drop_first=True, where=_WHERE)
         design = np.column_stack([np.ones(len(t)), Z])
         names = ["intercept", *names]
@@ -159,6 +187,7 @@ class PropensityModel:
             converged=converged,
             n_iter=n_iter,
             encoding=enc,
+            expansion=expansion,
         )
 
 
@@ -244,3 +273,162 @@ def _separating_columns(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[
     b = res.x
     involved = [names[j] for j in np.flatnonzero(np.abs(b) > 1e-6) if names[j] != "intercept"]
     return involved or ["intercept"]
+
+
+#: Harrell's (Regression Modeling Strategies, table 2.3) knot quantiles by number of knots.
+_KNOT_QUANTILES = {
+    3: (0.10, 0.5, 0.90),
+    4: (0.05, 0.35, 0.65, 0.95),
+    5: (0.05, 0.275, 0.5, 0.725, 0.95),
+    6: (0.05, 0.23, 0.41, 0.59, 0.77, 0.95),
+    7: (0.025, 0.1833, 0.3417, 0.5, 0.6583, 0.8167, 0.975),
+}
+
+
+def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Restricted cubic spline terms (Harrell's ``rcspline.eval``, ``norm = 2``).
+
+    For knots ``t_1 < ... < t_k`` the ``k - 2`` non-linear terms
+    ``(x - t_j)_+^3 - (x - t_{k-1})_+^3 (t_k - t_j)/(t_k - t_{k-1})
+    + (x - t_k)_+^3 (t_{k-1} - t_j)/(t_k - t_{k-1})``, each divided by ``(t_k - t_1)^2``;
+    with ``x`` itself they span the natural cubic splines with these knots (linear beyond
+    the outer knots).
+    """
+    t = np.asarray(knots, dtype=float)
+    k = t.shape[0]
+
+    def cube(v: np.ndarray) -> np.ndarray:
+        return np.asarray(np.clip(v, 0, None) ** 3)
+
+    span = (t[-1] - t[0]) ** 2
+    cols = [
+        (cube(x - t[j])
+         - cube(x - t[-2]) * (t[-1] - t[j]) / (t[-1] - t[-2])
+         + cube(x - t[-1]) * (t[-2] - t[j]) / (t[-1] - t[-2])) / span
+        for j in range(k - 2)
+    ]
+    return np.column_stack(cols) if cols else np.empty((x.shape[0], 0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TermExpansion:
+    """Spline and interaction terms of a propensity model, learnt once and re-applied.
+
+    Attributes
+    ----------
+    knots
+        Covariate -> its spline knots (covariates with too few distinct values for distinct
+        knots stay linear).
+    pairs
+        Pairs of design columns whose product is added (constant products are left out).
+    """
+
+    knots: Mapping[str, tuple[float, ...]]
+    pairs: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def fit(
+        cls, X: pd.DataFrame, *, spline_df: int | None, interactions: bool
+    ) -> TermExpansion:
+        """Choose knots (quantiles, Harrell's table) and the interaction pairs on ``X``."""
+        knots: dict[str, tuple[float, ...]] = {}
+        Z, names, enc = encode(X, drop_first=True, where=_WHERE)
+        numeric = [c for c in enc.columns if c not in enc.levels]
+        if spline_df is not None:
+            for col in numeric:
+                x = Z[:, names.index(col)]
+                if np.unique(x).shape[0] < spline_df + 3:
+                    continue
+                q = np.quantile(x, _KNOT_QUANTILES[spline_df + 1])
+                if np.unique(q).shape[0] == q.shape[0]:
+                    knots[col] = tuple(float(v) for v in q)
+        pairs: list[tuple[str, str]] = []
+        if interactions:
+            source = {}
+            for col in enc.columns:
+                for name in (Encoding(columns=(col,), levels={col: enc.levels[col]}).design_columns
+                             if col in enc.levels else [col]):
+                    source[name] = col
+            for a, b in combinations(range(len(names)), 2):
+                if source[names[a]] == source[names[b]]:
+                    continue
+                prod = Z[:, a] * Z[:, b]
+                if np.ptp(prod) > 0:
+                    pairs.append((names[a], names[b]))
+        return cls(knots=knots, pairs=tuple(pairs))
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` (design columns) plus the spline terms ``col'1 ...`` and products ``a:b``."""
+        Z, names, _ = encode(X, drop_first=True, where=_WHERE)
+        out: dict[str, np.ndarray] = {name: Z[:, j] for j, name in enumerate(names)}
+        for col, kn in self.knots.items():
+            basis = rcs_basis(out[col], np.asarray(kn))
+            for j in range(basis.shape[1]):
+                out[f"{col}'{j + 1}"] = basis[:, j]
+        for a, b in self.pairs:
+            out[f"{a}:{b}"] = out[a] * out[b]
+        return pd.DataFrame(out, index=X.index)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoostedPropensityModel:
+    """Gradient-boosted propensity model (scikit-learn's ``HistGradientBoostingClassifier``).
+
+    No early stopping (so no random validation split); the seed fixes any remaining
+    randomness, so the same data and seed give the same scores. The logit is the model's
+    raw decision function (log-odds).
+
+    Parameters
+    ----------
+    max_iter, learning_rate, max_depth
+        Boosting rounds, shrinkage and tree depth.
+    seed
+        ``random_state`` of the classifier.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"age": rng.normal(80, 5, 200)})
+    >>> t = (rng.random(200) < 0.4).astype(int)
+    >>> fit = BoostedPropensityModel(max_iter=20).fit(X, t)
+    >>> bool(np.all((fit.propensity > 0) & (fit.propensity < 1)))
+    True
+    """
+
+    max_iter: int = 200
+    learning_rate: float = 0.1
+    max_depth: int | None = 3
+    seed: int = 0
+
+    def fit(self, X: pd.DataFrame, treated: np.ndarray) -> FittedPropensity:
+        """Fit the classifier; raises DesignError for missing values or a single arm."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        t = as_treatment(treated, len(X), where=_WHERE)
+        n1 = int(t.sum())
+        if n1 == 0 or n1 == len(t):
+            raise DesignError(
+                f"the propensity model needs treated and control units (treated: {n1}, "
+                f"control: {len(t) - n1})",
+                where=_WHERE,
+                hint="check the cohort filters: one arm is empty",
+            )
+        Z, _, enc = encode(X, drop_first=True, where=_WHERE)
+        model = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_depth=self.max_depth,
+            early_stopping=False,
+            random_state=self.seed,
+        ).fit(Z, t.astype(int))
+        eta = np.asarray(model.decision_function(Z), dtype=float)
+        return FittedPropensity(
+            coef=pd.Series([], dtype=float, name="coef"),
+            propensity=np.asarray(special.expit(eta)),
+            logit=eta,
+            converged=True,
+            n_iter=int(model.n_iter_),
+            encoding=enc,
+            model=model,
+        )

@@ -115,13 +115,8 @@ def analyse(
         Column of a higher-level cluster (e.g. care home), used when
         ``analysis.cluster`` asks for it.
     """
-    from impacteval.matching import (
-        PropensityModel,
-        balance_table,
-        love_plot,
-        nearest_neighbour_match,
-        overlap_plot,
-    )
+    from impacteval.matching import balance_table, love_plot, overlap_plot
+    from impacteval.pipeline.matching_step import run_matching
 
     labels = dict(labels or {})
     treated_all = frame[treatment].astype(bool).to_numpy()
@@ -136,27 +131,11 @@ def analyse(
     if unknown:
         raise DesignError(f"matching covariate(s) not built: {', '.join(unknown)}",
                           where="matching.covariates", hint=f"choose from: {', '.join(covariates)}")
-    keep, outside = discrete_common_support(frame, treated_all, chosen)
-    frame = frame.loc[keep].reset_index(drop=True)
-    treated = treated_all[keep]
+    step = run_matching(frame, treated_all, covariates=chosen, spec=matching, seed=seed)
+    frame, treated, X = step.frame, step.treated, step.X
     n_t, n_c = _arm_sizes(treated)
-    if n_t == 0 or n_c == 0:
-        raise DesignError("no overlap: no treated or no comparison unit shares covariate values "
-                          "with the other arm", where="matching.covariates",
-                          hint="choose fewer or coarser matching covariates")
-    X = frame[chosen].astype(float)
-    constant = [c for c in chosen if X[c].nunique() <= 1]
-    ps_covariates = [c for c in chosen if c not in constant]
-    if not ps_covariates:
-        raise DesignError("every matching covariate is constant", where="matching.covariates")
-
-    rng = np.random.default_rng(seed)
-    fitted = PropensityModel().fit(X[ps_covariates], treated)
-    distance = fitted.logit if matching.distance == "logit_propensity" else fitted.propensity
-    match = nearest_neighbour_match(
-        np.asarray(distance), treated, ratio=matching.ratio, replace=matching.replace,
-        caliper=matching.caliper, order=matching.order, rng=rng,
-    )
+    constant, ps_covariates, fitted, match = step.constant, step.covariates, step.fitted, step.match
+    outside = step.diagnostics["outside_discrete_support"]
     weights = np.asarray(match.weights, dtype=float)
     in_match = weights > 0
 
@@ -184,11 +163,22 @@ def analyse(
     estimator = _outcome_estimator(analysis)
     estimates: list[EffectEstimate] = []
     for outcome in outcomes:
-        est = estimator.fit(
-            data_matched, outcome=outcome, treatment=treatment, exposure=exposure_col,
-            weights=WEIGHT, clusters=clusters_matched, covariates=adjust,
-        )
-        estimates.append(_relabel(est, "matched", labels.get(outcome, outcome)))
+        if analysis.standard_errors == "abadie_imbens":
+            from impacteval.pipeline.matching_step import abadie_imbens_estimate
+
+            estimates.append(abadie_imbens_estimate(
+                step, outcome, exposure=exposure, ci_level=analysis.ci_level,
+                label=labels.get(outcome, outcome)))
+        else:
+            est = estimator.fit(
+                data_matched, outcome=outcome, treatment=treatment, exposure=exposure_col,
+                weights=WEIGHT, clusters=clusters_matched, covariates=adjust,
+            )
+            if analysis.standard_errors == "bootstrap":
+                est = _bootstrapped(est, estimator, match, frame, data_matched, outcome=outcome,
+                                    treatment=treatment, exposure=exposure_col, adjust=adjust,
+                                    replace=matching.replace, n_boot=analysis.n_boot, seed=seed)
+            estimates.append(_relabel(est, "matched", labels.get(outcome, outcome)))
         if analysis.naive_comparison:
             naive = estimator.fit(
                 data_all, outcome=outcome, treatment=treatment, exposure=exposure_col,
@@ -198,9 +188,7 @@ def analyse(
 
     summary = _outcome_summary(frame, matched, treatment, outcomes, exposure)
     flow = pd.DataFrame([
-        {"step": "common_support",
-         "description": "Within common support on binary covariates (values seen in both arms)",
-         "n_treated": n_t, "n_control": n_c},
+        *step.flow,
         {"step": "matched", "description": "Matched", "n_treated": int((treated & in_match).sum()),
          "n_control": int((~treated & in_match).sum())},
     ])
@@ -223,6 +211,9 @@ def analyse(
         "outside_discrete_support": outside,
         "propensity_covariates": ps_covariates,
         "propensity_coefficients": {k: float(v) for k, v in fitted.coef.items()},
+        "matching": {k: v for k, v in step.diagnostics.items()
+                     if k not in ("outside_discrete_support",)},
+        "standard_errors": analysis.standard_errors,
     }
     if not matching.replace and matching.ratio == 1:
         from impacteval.checks import sensitivity_diagnostics
@@ -248,6 +239,32 @@ def analyse(
         outcome_summary=summary, diagnostics=diagnostics, figures=figures,
         figure_data=figure_data, flow=flow, matched=matched,
     )
+
+
+def _bootstrapped(est: EffectEstimate, estimator: Any, match: Any, frame: pd.DataFrame,
+                  data_matched: pd.DataFrame, *, outcome: str, treatment: str, exposure: str,
+                  adjust: list[str], replace: bool, n_boot: int, seed: int) -> EffectEstimate:
+    """The estimate with a bootstrap over matched sets (pairs data with replacement)."""
+    from impacteval.pipeline.matching_step import bootstrap_estimate
+
+    if replace:
+        # one row per unit per matched set (reused controls repeated), MatchIt's get_matches()
+        data = match.pair_data(_with_exposure(frame, exposure))
+        data = data.rename(columns={"weights": WEIGHT, "subclass": SUBCLASS})
+    else:
+        data = data_matched
+
+    def statistic(sample: pd.DataFrame) -> float:
+        return float(estimator.fit(sample, outcome=outcome, treatment=treatment,
+                                   exposure=exposure, weights=WEIGHT, clusters=None,
+                                   covariates=adjust).estimate)
+
+    return bootstrap_estimate(est, statistic, data.reset_index(drop=True), cluster=SUBCLASS,
+                              n_boot=n_boot, seed=seed)
+
+
+def _with_exposure(frame: pd.DataFrame, exposure: str) -> pd.DataFrame:
+    return frame if exposure in frame.columns else frame.assign(**{exposure: 1.0})
 
 
 def discrete_common_support(

@@ -124,6 +124,12 @@ CASES: dict[str, Case] = {
         {"unit": "area", "time": "period", "outcome": "y", "treatment": "treatment"},
         truth=5.0, tolerance=3.0,
         options={"allow_nan": ("std_error", "ci_lower", "ci_upper", "p_value")}),
+    # several treated units, staggered (periods 6 and 9): placebo-distribution inference
+    "synthetic_control_several": Case(
+        {"draws": 50}, lambda: simulate_panel(24, 12, effect=5.0, treated_share=0.15,
+                                              adoption=(6, 9), seed=SEED).data,
+        {"unit": "area", "time": "period", "outcome": "y", "treatment": "treatment"},
+        truth=5.0),
     "synthetic_did": Case(
         {"replications": 20}, _one_treated,
         {"unit": "area", "time": "period", "outcome": "y", "treatment": "treatment"},

@@ -22,6 +22,7 @@ from impacteval.config.extras import (
     TriangulationSpec,
     check_extras,
 )
+from impacteval.config.synth import SynthSpec, check_synth
 
 CONTRACT_TABLES = ("persons", "apc_episodes", "ae_attendances", "op_appointments", "deaths")
 OPTIONAL_TABLES = ("settings",)
@@ -46,7 +47,8 @@ class EvaluationSpec(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Folder name of the outputs.")
     title: str = "Impact evaluation"
     design: Literal["matched_cohort", "regression_discontinuity", "instrumental_variables",
-                    "interrupted_time_series", "difference_in_differences"] = "matched_cohort"
+                    "interrupted_time_series", "difference_in_differences",
+                    "spc", "synthetic_control"] = "matched_cohort"
     estimand: Literal["ATT", "LATE", "ATE"] = "ATT"
     seed: int = Field(2017, ge=0, description="Seed for every random step (matching order, bootstrap).")
     output_dir: Path = Field(
@@ -63,17 +65,38 @@ class InvalidRowPolicy(_Model):
     unfinished_episodes: Literal["drop", "keep"] = "drop"
 
 
+class CatalogTable(_Model):
+    """An input read from the Spark catalog (Databricks Unity Catalog, Hive metastore) by name."""
+
+    table: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$",
+        description="Table name: 'catalog.schema.table', 'schema.table' or 'table'.",
+    )
+
+
+#: An episode-table input: a file, a folder of Parquet files, a glob, or a catalog table.
+InputSource = Path | CatalogTable
+
+
 class DataSpec(_Model):
     """Where the inputs are. Relative paths are relative to the config file's folder."""
 
     engine: Literal["duckdb", "spark"] = "duckdb"
-    memory_limit: str | None = Field(None, description="DuckDB memory limit, e.g. '8GB'.")
-    persons: Path | None = None
-    apc_episodes: Path | None = None
-    ae_attendances: Path | None = None
-    op_appointments: Path | None = None
-    deaths: Path | None = None
-    settings: Path | None = None
+    memory_limit: str | None = Field(
+        None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
+        description="DuckDB memory limit, e.g. '8GB'; beyond it DuckDB spills to temp_directory.",
+    )
+    threads: int | None = Field(None, ge=1, description="DuckDB worker threads (default: all cores).")
+    temp_directory: Path | None = Field(
+        None, description="Folder DuckDB spills to when memory_limit is reached (default: next to "
+        "the in-memory database, i.e. .tmp in the working directory).",
+    )
+    persons: InputSource | None = None
+    apc_episodes: InputSource | None = None
+    ae_attendances: InputSource | None = None
+    op_appointments: InputSource | None = None
+    deaths: InputSource | None = None
+    settings: InputSource | None = None
     table: Path | None = Field(None, description="Analysis-ready person-level table (skips stages 1-4).")
     data_cut: dt.date | None = Field(None, description="Last date covered by the extract.")
     rename: dict[str, dict[str, str]] = Field(
@@ -98,6 +121,15 @@ class DataSpec(_Model):
         unknown = set(self.rename) - set(CONTRACT_TABLES) - set(OPTIONAL_TABLES) - {"table"}
         if unknown:
             raise ValueError(f"rename: unknown table(s) {sorted(unknown)}")
+        named = [t for t in (*CONTRACT_TABLES, *OPTIONAL_TABLES)
+                 if isinstance(getattr(self, t), CatalogTable)]
+        if named and self.engine != "spark":
+            raise ValueError(f"{named[0]}: catalog tables ({{table: ...}}) need engine: spark; "
+                             "with duckdb give a file, a folder of Parquet files or a glob")
+        duck_only = [k for k in ("memory_limit", "threads", "temp_directory") if getattr(self, k) is not None]
+        if duck_only and self.engine != "duckdb":
+            raise ValueError(f"{duck_only[0]} applies to engine: duckdb only; configure your "
+                             "SparkSession instead")
         return self
 
     @property
@@ -155,16 +187,68 @@ class RDDSpec(_Model):
     ci_level: float = Field(0.95, gt=0.5, lt=1)
 
 
-class ITSSpec(_Model):
-    """Interrupted time series on an analysis-ready series (one row per period)."""
+class SeriesSpec(_Model):
+    """Build a weekly or monthly series from episode tables (designs its and spc).
 
-    time: str = Field(description="Period column: numbers, or dates (month or week starts).")
+    Counts the derived events of ``outcomes`` that happen while a person belongs to the
+    population (registered in one of ``areas``, or living in a care home), per period, with
+    the population on each period's first day and its person-years as denominators.
+    """
+
+    outcomes: list[OutcomeName] | None = Field(
+        None, description="Outcomes to count (default: the top-level 'outcomes').")
+    frequency: Literal["month", "week"] = "month"
+    start: dt.date = Field(description="First day of the series (a month's 1st, or a Monday).")
+    end: dt.date | None = Field(
+        None, description="Last day (inclusive; the last day of a month, or a Sunday). "
+        "Default: data.data_cut.")
+    population: Literal["registered", "care_home_residents"] = Field(
+        "registered", description="registered: persons registered (REG_START to REG_END) with an "
+        "address in 'areas'; care_home_residents: persons while they live in a care home "
+        "(settings table START_DATE to END_DATE).")
+    area_column: Literal["CCG_CODE", "LSOA11", "GPPRAC"] = "CCG_CODE"
+    areas: list[str] = Field(
+        default_factory=list, description="Areas of the intervention series (empty: every area).")
+    comparison_areas: list[str] = Field(
+        default_factory=list, description="Areas of a comparison series (controlled ITS).")
+    setting_types: list[Literal["residential", "nursing"]] = ["residential", "nursing"]
+    settings: list[str] = Field(
+        default_factory=list, description="care_home_residents: only these SETTING_IDs.")
+    denominator: Literal["person_years", "population"] = Field(
+        "person_years", description="Offset / denominator: person-years in the population in "
+        "the period, or the number in the population on the period's first day.")
+
+    @model_validator(mode="after")
+    def _check(self) -> SeriesSpec:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end is before start")
+        if set(self.areas) & set(self.comparison_areas):
+            raise ValueError("an area cannot be in both 'areas' and 'comparison_areas'")
+        if self.comparison_areas and not self.areas:
+            raise ValueError("comparison_areas need 'areas' for the intervention series")
+        if self.settings and self.population != "care_home_residents":
+            raise ValueError("'settings' applies to population: care_home_residents")
+        return self
+
+
+class ITSSpec(_Model):
+    """Interrupted time series on a series (analysis-ready, or built from episode tables)."""
+
+    time: str | None = Field(
+        None, description="Period column of data.table: numbers, or dates (month or week "
+        "starts). A series built from episode tables has 'period'.")
+    series: SeriesSpec | None = Field(None, description="Build the series (episode tables).")
     interruptions: list[float | dt.date] = Field(min_length=1, description="When the change began.")
     population: str | None = Field(None, description="Denominator column (log offset for counts).")
     comparison_group: str | None = Field(
         None, description="Column naming the series (controlled ITS: 1 = intervention series).")
     family: Literal["gaussian", "poisson", "quasipoisson", "negative_binomial"] = "quasipoisson"
     errors: Literal["iid", "hac", "arima", "auto"] = "hac"
+    arima_order: tuple[int, int, int] = Field(
+        (1, 0, 0), description="(p, 0, q) of the ARMA errors (errors: arima or auto).")
+    seasonal_order: tuple[int, int, int, int] | None = Field(
+        None, description="(P, 0, Q, s) seasonal ARMA errors, e.g. [1, 0, 0, 12] (errors: arima "
+        "or auto), for autocorrelation at the seasonal lag.")
     seasonality: Literal["none", "fourier", "month"] = "none"
     fourier_pairs: int = Field(2, ge=1, le=6)
     period: float | None = Field(None, gt=1, description="Season length (default 12 for months).")
@@ -176,6 +260,48 @@ class ITSSpec(_Model):
         "xmr", description="SPC chart of the first outcome, limits re-based at each interruption.")
     improvement_direction: Literal["increase", "decrease", "neutral"] = "decrease"
     ci_level: float = Field(0.95, gt=0.5, lt=1)
+
+    @model_validator(mode="after")
+    def _orders(self) -> ITSSpec:
+        p, d, q = self.arima_order
+        if d != 0 or p + q == 0 or min(p, q) < 0:
+            raise ValueError("arima_order must be [p, 0, q] with p + q >= 1")
+        if self.seasonal_order is not None:
+            sp, sd, sq, s = self.seasonal_order
+            if sd != 0 or sp + sq == 0 or min(sp, sq) < 0 or s < 2:
+                raise ValueError("seasonal_order must be [P, 0, Q, s] with P + Q >= 1, s >= 2")
+            if self.errors not in ("arima", "auto"):
+                raise ValueError("seasonal_order needs errors: arima or auto")
+        return self
+
+
+class SPCSpec(_Model):
+    """Statistical process control charts of a series (Making Data Count conventions)."""
+
+    chart: Literal["run", "xmr", "p", "u", "c", "p'", "u'"] = Field(
+        "xmr", description="run, xmr (individuals), p / u / c (attribute charts), p' / u' "
+        "(Laney, for large denominators).")
+    time: str | None = Field(None, description="Period column of data.table.")
+    denominator: str | None = Field(
+        None, description="Denominator column of data.table (p, u, p', u' charts). A series "
+        "built from episode tables uses its series.denominator.")
+    series: SeriesSpec | None = Field(None, description="Build the series (episode tables).")
+    baseline: int | None = Field(
+        None, ge=2, description="Fix the limits of each part on its first N points (default: "
+        "all points of the part).")
+    rebase_at: list[float | dt.date] = Field(
+        default_factory=list, description="First period of each new part (recorded changes).")
+    improvement_direction: Literal["increase", "decrease", "neutral"] = "decrease"
+    run_length: int | None = Field(
+        None, ge=2, description="Shift length (default 7; 6 on run charts).")
+    trend_length: int | None = Field(
+        None, ge=3, description="Trend length (default 7; 5 on run charts).")
+    screen_outliers: bool = Field(
+        True, description="Drop moving ranges >= 3.267 x their mean before the limits.")
+    multiply: float = Field(
+        1.0, gt=0, description="Scale of rates and proportions (e.g. 1000: per 1,000).")
+    target: float | None = Field(
+        None, description="Target on the plotted scale, for the assurance label.")
 
 
 class IVSpec(_Model):
@@ -256,40 +382,6 @@ class DiDSpec(_Model):
         if any(m < 0 for m in self.sensitivity_m_bar):
             raise ValueError("sensitivity_m_bar values must be >= 0")
         return self
-
-
-class PropensitySpec(_Model):
-    """The propensity-score model (matching on the propensity, calipers, trimming)."""
-
-    model: Literal["logistic", "gradient_boosting"] = Field(
-        "logistic", description="Unpenalised logistic regression (as R's glm) or scikit-learn's "
-        "HistGradientBoostingClassifier (seeded by evaluation.seed).")
-    spline_df: int | None = Field(
-        None, ge=2, le=6, description="Logistic: restricted (natural) cubic spline of each "
-        "covariate with more than spline_df + 1 distinct values, with this many degrees of "
-        "freedom (knots at Harrell's quantiles); null for linear terms.")
-    interactions: bool = Field(False, description="Logistic: add every pairwise product of the "
-                               "covariates (constant products are left out).")
-    max_iter: int = Field(200, ge=1, le=5000, description="Gradient boosting: boosting rounds.")
-    learning_rate: float = Field(0.1, gt=0, le=1, description="Gradient boosting: shrinkage.")
-    max_depth: int | None = Field(3, ge=1, le=20, description="Gradient boosting: tree depth.")
-
-
-class GeneticSpec(_Model):
-    """Genetic matching (Diamond and Sekhon 2013): options of the weight search."""
-
-    loss: Literal["pvalue", "smd"] = Field(
-        "pvalue", description="Maximise the smallest balance p-value (paired t and KS tests, "
-        "as GenMatch) or minimise the largest absolute SMD; both lexically.")
-    pop_size: int = Field(50, ge=4, le=5000, description="Genomes per generation.")
-    max_generations: int = Field(25, ge=1, le=1000, description="Generation limit.")
-    wait_generations: int = Field(
-        5, ge=1, le=1000, description="Stop early when the best loss has not improved for this "
-        "many generations.")
-    balance_squares: bool = Field(False, description="Judge balance also on the squares of "
-                                  "non-binary covariates.")
-    balance_interactions: bool = Field(False, description="Judge balance also on pairwise "
-                                       "products of the covariates.")
 
 
 class PropensitySpec(_Model):
@@ -461,7 +553,9 @@ class Config(_Model):
     rdd: RDDSpec | None = None
     iv: IVSpec | None = None
     its: ITSSpec | None = None
+    spc: SPCSpec | None = None
     did: DiDSpec | None = None
+    synth: SynthSpec | None = None
     sdc: SDCSpec = SDCSpec()
     subgroups: list[SubgroupSpec] = Field(
         default_factory=list, description="Effects by subgroup (a variable name, or a mapping "
@@ -495,15 +589,12 @@ class Config(_Model):
             raise ValueError("design 'regression_discontinuity' needs an 'rdd' section")
         if design == "instrumental_variables" and self.iv is None:
             raise ValueError("design 'instrumental_variables' needs an 'iv' section")
-        if design == "interrupted_time_series":
-            if self.its is None:
-                raise ValueError("design 'interrupted_time_series' needs an 'its' section")
-            if not self.data.analysis_ready:
-                raise ValueError("interrupted_time_series reads an analysis-ready series "
-                                 "(data.table, one row per period); build one from events with "
-                                 "impacteval.estimators.its.build_series")
+        if design in SERIES_DESIGNS:
+            _check_series_design(self)
         if design != "interrupted_time_series" and self.its is not None:
             raise ValueError("an 'its' section needs evaluation.design: interrupted_time_series")
+        if design != "spc" and self.spc is not None:
+            raise ValueError("an 'spc' section needs evaluation.design: spc")
         if design != "regression_discontinuity" and self.rdd is not None:
             raise ValueError("an 'rdd' section needs evaluation.design: regression_discontinuity")
         if design != "instrumental_variables" and self.iv is not None:
@@ -512,6 +603,7 @@ class Config(_Model):
             _check_did(self)
         elif self.did is not None:
             raise ValueError("a 'did' section needs evaluation.design: difference_in_differences")
+        check_synth(self)  # synthetic_control: the 'synth' section
         if design == "matched_cohort" and self.roles is not None:
             if self.roles.treatment is None or not self.roles.covariates or not self.roles.unit_id:
                 raise ValueError("a matched cohort needs roles.unit_id, roles.treatment and "
@@ -537,8 +629,10 @@ class Config(_Model):
             if self.cohort is not None:
                 raise ValueError("'cohort' applies to episode tables; remove it with 'data.table'")
         else:
-            if self.cohort is None and self.evaluation.design != "difference_in_differences":
-                raise ValueError("episode tables need a 'cohort' section")
+            if self.cohort is None and self.evaluation.design not in (
+                    "difference_in_differences", "synthetic_control"):
+                if self.evaluation.design not in SERIES_DESIGNS:
+                    raise ValueError("episode tables need a 'cohort' section")
             if self.roles is not None:
                 raise ValueError("'roles' applies to an analysis-ready 'data.table' only")
         return self
@@ -609,3 +703,56 @@ def _check_did(cfg: Config) -> None:
         if "bed_days" in cfg.outcomes:
             raise ValueError("outcomes: bed_days is not a count of events; the DiD panel counts "
                              "events (remove bed_days)")
+
+
+#: Designs on a weekly or monthly series (built from episode tables by ``its.series`` /
+#: ``spc.series``, or an analysis-ready ``data.table`` with one row per period).
+SERIES_DESIGNS = ("interrupted_time_series", "spc")
+
+
+def _check_series_design(cfg: Config) -> None:
+    """The its/spc section fits the entry point (a time column for a table, a series spec for
+    episode tables)."""
+    design = cfg.evaluation.design
+    key = "its" if design == "interrupted_time_series" else "spc"
+    spec = cfg.its if key == "its" else cfg.spc
+    if spec is None:
+        raise ValueError(f"design '{design}' needs an '{key}' section")
+    if cfg.data.analysis_ready:
+        if spec.series is not None:
+            raise ValueError(f"{key}.series builds the series from episode tables; with "
+                             f"data.table name the period column in {key}.time instead")
+        if spec.time is None:
+            raise ValueError(f"a series in data.table needs {key}.time (the period column)")
+        if isinstance(spec, SPCSpec) and spec.chart in ("p", "u", "p'", "u'") \
+                and spec.denominator is None:
+            raise ValueError(f"a {spec.chart} chart needs spc.denominator (a column of data.table)")
+        return
+    if spec.series is None:
+        raise ValueError(f"{key} on episode tables needs {key}.series (what to count, from "
+                         "when, in which population)")
+    if spec.time is not None:
+        raise ValueError(f"{key}.time names a column of data.table; the series built from "
+                         "episode tables has 'period'")
+    if cfg.cohort is not None:
+        raise ValueError(f"'cohort' (care-home cohort) does not apply to {key}.series; remove "
+                         "it (series.population: care_home_residents counts care-home residents)")
+    if spec.series.population == "care_home_residents" and cfg.data.settings is None:
+        raise ValueError("series.population care_home_residents needs data.settings")
+    if isinstance(spec, ITSSpec):
+        if spec.population is not None or spec.comparison_group is not None:
+            raise ValueError("its.population and its.comparison_group name columns of "
+                             "data.table; the built series sets them (series.denominator, "
+                             "series.comparison_areas)")
+        if any(not isinstance(i, dt.date) for i in spec.interruptions):
+            raise ValueError("its.interruptions must be dates for a series built from episode "
+                             "tables (the first day of the first post-intervention period)")
+    else:
+        if spec.denominator is not None:
+            raise ValueError("spc.denominator names a column of data.table; the built series "
+                             "uses series.denominator")
+        if spec.series.comparison_areas:
+            raise ValueError("spc.series.comparison_areas: an SPC chart follows one series; "
+                             "remove comparison_areas")
+        if any(not isinstance(r, dt.date) for r in spec.rebase_at):
+            raise ValueError("spc.rebase_at must be dates for a series built from episode tables")

@@ -73,7 +73,10 @@ class DesignHandler:
 
 BUILTIN_DESIGN_MODULES = (
     "impacteval.pipeline.builtin_designs",
+    "impacteval.pipeline.design_its",
+    "impacteval.pipeline.design_spc",
     "impacteval.pipeline.design_did",
+    "impacteval.pipeline.design_synth",
 )
 
 

@@ -4,13 +4,15 @@ Importing this package registers :class:`SyntheticControl` (``"synthetic_control
 synthetic control with in-space placebo inference), :class:`AugmentedSyntheticControl`
 (``"augmented_synthetic_control"``: ridge augmented SC) and :class:`SyntheticDiD`
 (``"synthetic_did"``: synthetic difference-in-differences, with its SC and DiD variants,
-placebo/jackknife/bootstrap SEs and staggered adoption).
+placebo/jackknife/bootstrap SEs and staggered adoption) and :class:`SeveralTreated`
+(``"synthetic_control_several"``: several treated units or staggered adoption, each fitted
+against the never-treated donors, the ATT aggregated, placebo-distribution inference).
 :class:`GeneralizedSyntheticControl` (``"generalized_synthetic_control"``, module
 ``generalized``) is the generalised synthetic control of R gsynth.
 
 Modules: ``panel`` (long table -> checked panel, predictors), ``simplex`` (simplex-constrained
 solvers), ``vweights`` (nested V/W optimisation), ``classic``, ``augmented``, ``robustness`` (in-time placebo,
-leave-one-out), ``plots``, ``sdid``, ``area_panel`` (area x month rates from derived events,
+leave-one-out), ``plots``, ``sdid``, ``several``, ``area_panel`` (area x month rates from derived events,
 donor-pool rules, washout).
 """
 
@@ -32,6 +34,7 @@ from impacteval.estimators.synthetic.panel import Panel, Predictor, build_panel
 from impacteval.estimators.synthetic.plots import gap_plot, trajectory_plot, weights_plot
 from impacteval.estimators.synthetic.robustness import in_time_placebo, leave_one_out
 from impacteval.estimators.synthetic.sdid import SyntheticDiD, SyntheticDiDFit
+from impacteval.estimators.synthetic.several import SeveralTreated, SeveralTreatedFit
 from impacteval.estimators.synthetic.simplex import frank_wolfe_simplex, simplex_least_squares
 
 __all__ = [
@@ -45,6 +48,8 @@ __all__ = [
     "SyntheticControl",
     "SyntheticControlFit",
     "SyntheticControlWarning",
+    "SeveralTreated",
+    "SeveralTreatedFit",
     "SyntheticDiD",
     "SyntheticDiDFit",
     "area_month_panel",

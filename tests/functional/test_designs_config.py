@@ -112,12 +112,14 @@ def test_its_sicily_from_config(tmp_path: Path) -> None:
     assert (spc["events"] % 5 == 0).all()  # counts rounded by the default regime
 
 
-def test_its_needs_an_analysis_ready_series() -> None:
+def test_its_on_episode_tables_needs_a_series_section() -> None:
+    """On episode tables the ITS builds its series (its.series); a data.table column name
+    (its.time) or the care-home cohort section are errors that say so."""
     from impacteval.config import parse_config
     from impacteval.exceptions import ConfigError
 
     raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "demo.yaml").read_text())
     raw["evaluation"]["design"] = "interrupted_time_series"
     raw["its"] = {"time": "month", "interruptions": ["2015-06-01"]}
-    with pytest.raises(ConfigError, match="build_series"):
+    with pytest.raises(ConfigError, match="its.series"):
         parse_config(raw)

@@ -1,4 +1,6 @@
-"""The built-in designs' handlers (see :mod:`impacteval.pipeline.design_registry`)."""
+"""The built-in designs' handlers (see :mod:`impacteval.pipeline.design_registry`); the
+interrupted time series is in :mod:`impacteval.pipeline.design_its`, SPC in
+:mod:`impacteval.pipeline.design_spc`."""
 
 from __future__ import annotations
 
@@ -50,13 +52,6 @@ def _check_iv_ready(cfg: Config, frame: pd.DataFrame, source: str) -> None:
                                         *cfg.iv.covariates])
 
 
-def _check_its_ready(cfg: Config, frame: pd.DataFrame, source: str) -> None:
-    assert cfg.its is not None
-    if cfg.its.time not in frame.columns:
-        raise SchemaError(f"missing column: {cfg.its.time}", where=source)
-    _check_columns(cfg, frame, source, [cfg.its.population] if cfg.its.population else [])
-
-
 def _rdd(cfg: Config, p: Prepared) -> AnalysisOutput:
     from impacteval.pipeline.designs import analyse_rdd
 
@@ -72,18 +67,9 @@ def _iv(cfg: Config, p: Prepared) -> AnalysisOutput:
     return analyse_iv(p.frame, outcomes=p.outcomes, spec=cfg.iv, source=p.source)
 
 
-def _its(cfg: Config, p: Prepared) -> AnalysisOutput:
-    from impacteval.pipeline.designs import analyse_its
-
-    assert cfg.its is not None
-    return analyse_its(p.frame, outcomes=p.outcomes, spec=cfg.its, source=p.source)
-
-
 register_design(DesignHandler(name="matched_cohort", analyse=_matched_cohort,
                               check_ready=_check_matched_ready))
 register_design(DesignHandler(name="regression_discontinuity", analyse=_rdd,
                               check_ready=_check_rdd_ready))
 register_design(DesignHandler(name="instrumental_variables", analyse=_iv,
                               check_ready=_check_iv_ready))
-register_design(DesignHandler(name="interrupted_time_series", analyse=_its,
-                              check_ready=_check_its_ready))

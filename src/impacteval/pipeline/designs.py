@@ -171,6 +171,7 @@ def analyse_its(frame: pd.DataFrame, *, outcomes: Sequence[str], spec: ITSSpec,
     from impacteval.estimators.its import InterruptedTimeSeries, its_plot
     from impacteval.spc import attribute_chart, run_chart, spc_figure, xmr_chart
 
+    assert spec.time is not None, "resolve its.time first (design_its.resolved_its_spec)"
     cols = [*outcomes, *([spec.population] if spec.population else [])]
     _require_numeric(frame, cols, source)
     if spec.time not in frame.columns:
@@ -184,11 +185,13 @@ def analyse_its(frame: pd.DataFrame, *, outcomes: Sequence[str], spec: ITSSpec,
             raise SchemaError("must hold numbers or dates", where=f"{source}.{spec.time}") from exc
         interruptions = [pd.Timestamp(str(i)) for i in interruptions]
     est = InterruptedTimeSeries(
-        family=spec.family, errors=spec.errors, seasonality=spec.seasonality,
+        family=spec.family, errors=spec.errors, arima_order=spec.arima_order,
+        seasonal_order=spec.seasonal_order, seasonality=spec.seasonality,
         fourier_pairs=spec.fourier_pairs, period=spec.period, slope_change=spec.slope_change,
         phase_in=spec.phase_in, phase_in_mode=spec.phase_in_mode, effect=spec.effect,
         ci_level=spec.ci_level)
-    roles = {"time": spec.time, "interruptions": interruptions, "population": spec.population,
+    roles: dict[str, Any] = {"time": spec.time, "interruptions": interruptions,
+             "population": spec.population,
              "group": spec.comparison_group}
     estimates, notes = [], []
     for outcome in outcomes:
@@ -220,6 +223,8 @@ def analyse_its(frame: pd.DataFrame, *, outcomes: Sequence[str], spec: ITSSpec,
     if chart is not None:
         keep = [c for c in ("x", "y", "numerator", "denominator", "part", "centre", "lower",
                             "upper", "special_cause", "variation") if c in chart.data.columns]
+        if "numerator" in keep:  # the ratio would give the unrounded count back
+            keep.remove("y")
         spc_data = chart.data[keep]
         if counts:  # counts of events per period pass disclosure control
             spc_data = spc_data.rename(columns={"numerator": "events"} if "numerator" in keep

@@ -35,6 +35,26 @@ def figure_png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def figure_svg(fig: Any) -> bytes:
+    """SVG bytes of a matplotlib figure, deterministic for the same figure (no date, fixed
+    id salt)."""
+    import matplotlib
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "impacteval", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", dpi=_DPI, metadata={"Date": None, "Creator": None})
+    return buf.getvalue()
+
+
+#: Supplied figures also written as SVG (vector charts for reports and slides).
+SVG_FIGURES = ("its_plot", "spc_chart")
+
+
+def wants_svg(name: str) -> bool:
+    """Whether a supplied figure is also released as SVG (the series designs' charts)."""
+    return name in SVG_FIGURES or name.startswith("spc_")
+
+
 def _numeric(values: pd.Series) -> np.ndarray:
     """Numbers of a released column; suppression labels become NaN."""
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)

@@ -27,6 +27,12 @@ from impacteval.report.checklists import (
     design_diagnostics,
     fill_checklist,
 )
+from impacteval.report.design_text import (
+    SERIES_DESIGNS,
+    design_limitations,
+    design_methods,
+    spc_context,
+)
 from impacteval.report.sdc import DisclosureRegime
 from impacteval.report.sensitivity import evalue_rows, sensitivity_context
 from impacteval.report.subgroups import subgroup_context
@@ -66,7 +72,7 @@ _FAMILIES = {"poisson": "Poisson", "negative_binomial": "negative binomial (NB2)
 _REPORT_FIGURES = ("flow", "love_plot", "propensity_overlap", "forest", "triangulation")
 
 #: Diagnostics shown in their own sections, not in the generic diagnostics table.
-_STRUCTURED_DIAGNOSTICS = ("sensitivity", "subgroups", "codelists", "warnings")
+_STRUCTURED_DIAGNOSTICS = ("sensitivity", "subgroups", "codelists", "warnings", "spc")
 
 
 def outcome_label(outcome: str) -> str:
@@ -331,11 +337,14 @@ def _limitations(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
         "over time, and care outside hospital (general practice, community services) is not "
         "seen."
     )
-    items.append(
-        "This is an observational comparison. Matching balances the recorded characteristics "
-        "only; unmeasured differences (for example in frailty or family support) can bias the "
-        "estimate (unmeasured confounding)."
-    )
+    series = result.design in SERIES_DESIGNS
+    if not series:
+        items.append(
+            "This is an observational comparison. Matching balances the recorded characteristics "
+            "only; unmeasured differences (for example in frailty or family support) can bias the "
+            "estimate (unmeasured confounding)."
+        )
+    items += design_limitations(result, diagnostics)
     if before_after_design(result.design):
         items.append(
             "Regression to the mean: this is a before-and-after comparison. If the group was "
@@ -344,12 +353,13 @@ def _limitations(result: EvaluationResult, tables: Mapping[str, ReleasedTable],
             "would credit that fall to the intervention. Treat a fall with caution unless a "
             "comparison group or a long pre-period shows it is not a return to the usual level."
         )
-    items.append(
-        "Regression to the mean: people often start an intervention (such as a move into care) "
-        "after a crisis, when hospital use is unusually high and tends to fall anyway. Comparing "
-        "with matched people at a similar point, on similar prior use, guards against this; "
-        "simple before-and-after comparisons do not."
-    )
+    if not series:
+        items.append(
+            "Regression to the mean: people often start an intervention (such as a move into "
+            "care) after a crisis, when hospital use is unusually high and tends to fall anyway. "
+            "Comparing with matched people at a similar point, on similar prior use, guards "
+            "against this; simple before-and-after comparisons do not."
+        )
     return items
 
 
@@ -560,6 +570,8 @@ def build_context(
         # picks templates/methods_<design>.{html,md}.j2 (methods_generic.* otherwise)
         "design_key": re.sub(r"[^a-z0-9_]", "_", result.design.lower()),
         "design_assumption": DESIGN_ASSUMPTIONS.get(result.design.lower()),
+        "design_methods": design_methods(result, diagnostics),
+        "spc": spc_context(diagnostics, outcome_label),
         "primary_outcome": outcome_label(primary) if primary else None,
         "summaries": summaries,
         "methods": methods,

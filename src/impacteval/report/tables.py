@@ -397,7 +397,16 @@ def estimate_rows(estimates: Sequence[EffectEstimate]) -> pd.DataFrame:
                 "absolute_difference_per_1000_ci_upper": hi,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=_ESTIMATE_COLUMNS)
+
+
+#: Columns of :func:`estimate_rows` (also when there is no estimate, e.g. an SPC run).
+_ESTIMATE_COLUMNS = [
+    "outcome", "method", "specification", "negative_control", "label", "design", "estimator",
+    "estimand", "scale", "estimate", "std_error", "ci_level", "ci_lower", "ci_upper", "p_value",
+    "n_treated", "n_control", "absolute_difference_per_1000",
+    "absolute_difference_per_1000_ci_lower", "absolute_difference_per_1000_ci_upper",
+]
 
 
 def release_estimates(

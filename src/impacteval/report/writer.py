@@ -261,6 +261,8 @@ def _build(
         files[f"figures/{name}.csv"] = t.sdc_record()
     for name, png in pngs.items():
         (folder / "figures" / f"{name}.png").write_bytes(png)
+        if name in result.figures and figs.wants_svg(name):
+            (folder / "figures" / f"{name}.svg").write_bytes(figs.figure_svg(result.figures[name]))
     (folder / "tables" / "_sdc.json").write_text(
         stable_json({"regime": regime.to_dict(), "files": files}), encoding="utf-8"
     )

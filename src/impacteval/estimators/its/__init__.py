@@ -12,7 +12,7 @@ from impacteval.estimators.its.diagnostics import (
 )
 from impacteval.estimators.its.estimator import InterruptedTimeSeries, ITSResult
 from impacteval.estimators.its.plot import ITSPlot, its_plot
-from impacteval.estimators.its.series import build_series
+from impacteval.estimators.its.series import build_series, series_population
 
 __all__ = [
     "AutocorrelationDiagnostics",
@@ -22,4 +22,5 @@ __all__ = [
     "autocorrelation_diagnostics",
     "build_series",
     "its_plot",
+    "series_population",
 ]

@@ -23,7 +23,11 @@ Errors / standard errors (``errors``)
     order.by = ~time, lag = L, adjust = TRUE)``; ``"arima"``
     (gaussian only): regression with ARMA(p, q) errors by exact Gaussian maximum likelihood
     (statsmodels ``SARIMAX`` with the design as exogenous regressors and no trend), as R
-    ``arima(y, order = c(p, 0, q), xreg = X, include.mean = FALSE, method = "ML")``.
+    ``arima(y, order = c(p, 0, q), xreg = X, include.mean = FALSE, method = "ML")``; with
+    ``seasonal_order = (P, 0, Q, s)`` the errors are the multiplicative seasonal ARMA
+    ``(p, 0, q) x (P, 0, Q)_s`` (``SARIMAX(..., seasonal_order=...)``, as R ``arima(...,
+    seasonal = list(order = c(P, 0, Q), period = s))``), for autocorrelation that remains at
+    the seasonal lag (e.g. 12 months) after any seasonal terms of the mean.
 
 Excluded phase-in periods are dropped from the OLS/GLM fits (the Newey-West weights then
 treat the rows either side of the gap as adjacent) and are missing values in the ARIMA
@@ -115,7 +119,8 @@ class ITSResult:
         intervention series.
     details
         Model facts: ``family, errors, hac_maxlags, dispersion, alpha, arima_order,
-        arma_params`` (AR then MA coefficients, then the innovation variance), ``loglik``
+        arma_params`` (AR, MA, seasonal AR, seasonal MA coefficients, then the innovation
+        variance), ``seasonal_order``, ``loglik``
         (ARIMA only), ``errors_used`` (the model ``"auto"`` chose),
         ``autocorrelation_remaining`` (Ljung-Box p < ``autocorrelation_alpha``), ``aic, n_obs, n_params, time_unit, interruptions`` (numeric times).
     """
@@ -162,6 +167,9 @@ class InterruptedTimeSeries:
         Newey-West lags; ``None`` for ``floor(4 (n/100)^(2/9))``.
     arima_order
         ``(p, 0, q)`` order of the error process when ``errors="arima"``.
+    seasonal_order
+        ``(P, 0, Q, s)`` seasonal order of the error process (``None``: not seasonal), e.g.
+        ``(1, 0, 0, 12)`` for monthly data whose residuals correlate at lag 12.
     slope_change
         Include a slope change at each interruption.
     phase_in
@@ -199,6 +207,7 @@ class InterruptedTimeSeries:
     errors: Errors = "hac"
     hac_maxlags: int | None = None
     arima_order: tuple[int, int, int] = (1, 0, 0)
+    seasonal_order: tuple[int, int, int, int] | None = None
     autocorrelation_alpha: float = 0.05
     slope_change: bool = True
     phase_in: int = 0
@@ -237,6 +246,17 @@ class InterruptedTimeSeries:
                 "if the series is not stationary around the segmented trend)",
                 where=f"{_WHERE}.arima_order",
             )
+        if self.seasonal_order is not None:
+            sp, sd, sq, s = self.seasonal_order
+            if sd != 0 or sp < 0 or sq < 0 or sp + sq == 0 or s < 2:
+                raise ConfigError(
+                    "seasonal_order must be (P, 0, Q, s) with P + Q >= 1 and s >= 2",
+                    where=f"{_WHERE}.seasonal_order",
+                )
+            if self.errors not in ("arima", "auto"):
+                raise ConfigError(
+                    "seasonal_order needs errors: arima or auto", where=f"{_WHERE}.seasonal_order"
+                )
         if not 0 < self.autocorrelation_alpha < 1:
             raise ConfigError(
                 "autocorrelation_alpha must be between 0 and 1",
@@ -327,7 +347,7 @@ class InterruptedTimeSeries:
                 outcome=outcome, time=time, interruptions=interruptions,
                 population=population, group=group, month=month, covariates=covariates,
             )
-            first = replace(self, errors="iid").fit_series(data, **roles)
+            first = replace(self, errors="iid", seasonal_order=None).fit_series(data, **roles)
             chosen = first
             if first.diagnostics.ljung_box_p < self.autocorrelation_alpha:
                 chosen = replace(self, errors="arima").fit_series(data, **roles)
@@ -592,28 +612,34 @@ class InterruptedTimeSeries:
     def _fit_arima(self, X: np.ndarray, y: np.ndarray, where: str) -> _Fitted:
         """Regression with ARMA errors by exact Gaussian ML (``y`` NaN for excluded rows).
 
-        AR(1) errors without excluded rows: the likelihood is maximised exactly by profiling
-        (Prais-Winsten GLS for the coefficients and variance at each ``phi``, Brent's method
-        for ``phi``). Otherwise statsmodels ``SARIMAX`` (L-BFGS on column-scaled
-        regressors). The covariance is the inverse numerical Hessian of the full likelihood
-        at the optimum (statsmodels ``cov_type="approx"``), as R's ``arima``.
+        AR(1) errors without excluded rows (and no seasonal part): the likelihood is maximised
+        exactly by profiling (Prais-Winsten GLS for the coefficients and variance at each
+        ``phi``, Brent's method for ``phi``). Otherwise statsmodels ``SARIMAX`` (L-BFGS on
+        column-scaled regressors). The covariance is the inverse numerical Hessian of the full
+        likelihood at the optimum (statsmodels ``cov_type="approx"``), as R's ``arima``.
+        Seasonal ARMA errors: :meth:`_fit_seasonal` (exact ML in the time domain).
         """
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+        if self.seasonal_order is not None:
+            return self._fit_seasonal(X, y, where)
         k = X.shape[1]
         ok = np.isfinite(y)
         p, _, q = self.arima_order
+        seasonal = (0, 0, 0, 0)
+        n_arma = p + q
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if (p, q) == (1, 0) and bool(np.all(ok)):
+            if (p, q) == (1, 0) and self.seasonal_order is None and bool(np.all(ok)):
                 full = self._ar1_profile(X, y)
             else:
                 scale = np.sqrt(np.mean(X[ok] ** 2, axis=0))
                 ys = float(np.std(y[ok])) or 1.0
                 Xs = X / scale
                 ols = sm.OLS(y[ok] / ys, Xs[ok]).fit()
-                model_s = SARIMAX(y / ys, exog=Xs, order=self.arima_order, trend="n")
-                start = np.concatenate([np.asarray(ols.params), np.zeros(p + q), [ols.scale]])
+                model_s = SARIMAX(y / ys, exog=Xs, order=self.arima_order,
+                                  seasonal_order=seasonal, trend="n")
+                start = np.concatenate([np.asarray(ols.params), np.zeros(n_arma), [ols.scale]])
                 res_s = model_s.fit(start_params=start, disp=False, maxiter=2000,
                                     method="lbfgs")
                 if not res_s.mle_retvals.get("converged", False):
@@ -628,12 +654,108 @@ class InterruptedTimeSeries:
                     res_s = polished
                 ps = np.asarray(res_s.params)
                 full = np.concatenate([ps[:k] / scale * ys, ps[k:-1], [ps[-1] * ys**2]])
-            model = SARIMAX(y, exog=X, order=self.arima_order, trend="n")
+            model = SARIMAX(y, exog=X, order=self.arima_order, seasonal_order=seasonal,
+                            trend="n")
             res = model.smooth(full, cov_type="approx")
         cov = np.asarray(res.cov_params())[:k, :k]
         resid = np.asarray(res.resid)[ok]
         return _Fitted(full[:k], cov, resid, float(ok.sum() - len(full)), False, None,
                        None, float(res.aic), tuple(float(v) for v in full[k:]), float(res.llf))
+
+    def _arma_polynomials(self, free: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Lag polynomials (AR with the sign of ``1 - phi L``, MA ``1 + theta L``) of the
+        multiplicative seasonal model from unconstrained values (stationary and invertible by
+        construction, as statsmodels' transforms); also the constrained coefficients."""
+        from statsmodels.tsa.statespace.tools import constrain_stationary_univariate as cs
+
+        p, _, q = self.arima_order
+        sp, _, sq, period = self.seasonal_order or (0, 0, 0, 1)
+        sizes = [p, q, sp, sq]
+        parts, i = [], 0
+        for j, size in enumerate(sizes):
+            v = free[i:i + size]
+            i += size
+            parts.append(np.zeros(0) if size == 0 else (cs(v) if j in (0, 2) else -cs(-v)))
+        phi, theta, sphi, stheta = parts
+
+        def lagged(coefs: np.ndarray, step: int, sign: float) -> np.ndarray:
+            poly = np.zeros(coefs.size * step + 1)
+            poly[0] = 1.0
+            poly[step::step] = sign * coefs
+            return poly
+
+        ar = np.convolve(lagged(phi, 1, -1.0), lagged(sphi, period, -1.0))
+        ma = np.convolve(lagged(theta, 1, 1.0), lagged(stheta, period, 1.0))
+        return ar, ma, np.concatenate(parts)
+
+    def _fit_seasonal(self, X: np.ndarray, y: np.ndarray, where: str) -> _Fitted:
+        """Regression with seasonal ARMA errors by exact Gaussian ML in the time domain.
+
+        For given ARMA coefficients the errors' correlation matrix ``R`` of the observed rows
+        is the ARMA autocovariance (statsmodels ``arma_acovf`` of the multiplied-out
+        polynomials); the coefficients and the innovation variance are profiled out by GLS
+        and the profile likelihood ``-(m/2) log(sigma2) - (1/2) log|R|`` is maximised over the
+        ARMA coefficients (L-BFGS on the stationarity- and invertibility-constraining
+        transform). Excluded rows are dropped from ``R`` (exact, keeps the time spacing). The
+        coefficients' covariance is ``sigma2 (X' R^-1 X)^-1`` (the inverse information, whose
+        regression block does not involve the ARMA coefficients); the residuals are the
+        one-step prediction errors (innovations). Same maximum as ``SARIMAX`` / R ``arima``
+        with ``seasonal = list(order = c(P, 0, Q), period = s)``, at a fraction of the cost.
+        """
+        from scipy.linalg import cholesky, solve_triangular
+        from statsmodels.tsa.arima_process import arma_acovf
+
+        ok = np.isfinite(y)
+        Xo, yo = X[ok], y[ok]
+        idx = np.flatnonzero(ok)
+        n_all = X.shape[0]
+        m, k = Xo.shape
+        lags = np.abs(idx[:, None] - idx[None, :])
+        p, _, q = self.arima_order
+        sp, _, sq, _ = self.seasonal_order or (0, 0, 0, 1)
+        n_arma = p + q + sp + sq
+
+        def profile(free: np.ndarray) -> tuple[float, dict[str, Any]]:
+            ar, ma, coefs = self._arma_polynomials(free)
+            acov = arma_acovf(ar, ma, nobs=n_all, sigma2=1.0)
+            L = cholesky(acov[lags], lower=True)
+            Xw = solve_triangular(L, Xo, lower=True)
+            yw = solve_triangular(L, yo, lower=True)
+            b = np.linalg.lstsq(Xw, yw, rcond=None)[0]
+            u = yw - Xw @ b
+            s2 = float(u @ u) / m
+            logdet = 2.0 * float(np.sum(np.log(np.diag(L))))
+            nll = 0.5 * (m * np.log(s2) + logdet)
+            return nll, {"b": b, "s2": s2, "L": L, "Xw": Xw, "u": u, "coefs": coefs,
+                         "logdet": logdet}
+
+        def objective(free: np.ndarray) -> float:
+            try:
+                val = profile(free)[0]
+            except (np.linalg.LinAlgError, ValueError):
+                return 1e100
+            return val if np.isfinite(val) else 1e100
+
+        best: Any = None
+        for start in (np.zeros(n_arma), np.full(n_arma, 0.3)):
+            opt = optimize.minimize(objective, start, method="L-BFGS-B",
+                                    options={"maxiter": 500, "gtol": 1e-9, "ftol": 1e-14})
+            if best is None or opt.fun < best.fun:
+                best = opt
+        if best is None or not np.isfinite(best.fun) or best.fun >= 1e99:
+            raise EstimationError(
+                "the regression with seasonal ARIMA errors did not converge", where=where,
+                hint="try a simpler seasonal_order, e.g. [1, 0, 0, 12]",
+            )
+        _, fit = profile(best.x)
+        s2, L = fit["s2"], fit["L"]
+        cov = s2 * np.linalg.inv(fit["Xw"].T @ fit["Xw"])
+        innovations = fit["u"] * np.diag(L)
+        llf = -0.5 * (m * (np.log(2 * np.pi) + 1 + np.log(s2)) + fit["logdet"])
+        n_par = k + n_arma + 1
+        return _Fitted(fit["b"], cov, innovations, float(m - n_par), False, None, None,
+                       float(-2 * llf + 2 * n_par),
+                       tuple(float(v) for v in [*fit["coefs"], s2]), float(llf))
 
     @staticmethod
     def _ar1_profile(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -771,6 +893,8 @@ class InterruptedTimeSeries:
             "dispersion": fm.dispersion,
             "alpha": fm.alpha,
             "arima_order": list(self.arima_order) if self.errors == "arima" else None,
+            "seasonal_order": list(self.seasonal_order)
+            if self.errors == "arima" and self.seasonal_order is not None else None,
             "aic": fm.aic,
             "arma_params": list(fm.arma) if fm.arma else None,
             "loglik": fm.loglik,

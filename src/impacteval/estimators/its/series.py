@@ -145,3 +145,72 @@ def build_series(
             )
     sort = (["group"] if group else []) + ["period"]
     return out.sort_values(sort).reset_index(drop=True)
+
+
+def series_population(
+    members: ibis.Table,
+    *,
+    start: dt.date,
+    end: dt.date,
+    frequency: Frequency = "month",
+    group: str | None = None,
+) -> pd.DataFrame:
+    """Population denominators per period from membership intervals (on the engine).
+
+    Parameters
+    ----------
+    members
+        One row per spell of membership: ``person_id``, ``entry`` (date, first day in the
+        population), ``exit`` (date, first day no longer in it: exclusive) and ``group`` when
+        grouped. A person may have several spells (e.g. two care-home stays).
+    start, end
+        The series window (inclusive), as for :func:`build_series`.
+    frequency
+        ``"month"`` or ``"week"``.
+    group
+        Column of ``members`` that splits the series.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period``, [``group``], ``population`` (members on the period's first day) and
+        ``person_years`` (days in the population within the period / 365.25), for every period
+        of the window (zeros where nobody was a member), sorted by group then period.
+    """
+    if frequency not in ("month", "week"):
+        raise ConfigError("frequency must be month or week", where=f"{_WHERE}.frequency")
+    need = {"person_id", "entry", "exit"} | ({group} if group else set())
+    missing = sorted(need - set(members.columns))
+    if missing:
+        raise SchemaError(f"membership table lacks column(s): {', '.join(missing)}",
+                          where=_WHERE)
+    grid = pd.DataFrame({"period": _period_grid(start, end, frequency)})
+    step = pd.DateOffset(months=1) if frequency == "month" else pd.Timedelta(days=7)
+    stop = min(pd.Timestamp(end) + pd.Timedelta(days=1), grid["period"].iloc[-1] + step)
+    ends = [*grid["period"].iloc[1:], stop]
+    periods = ibis.memtable(pd.DataFrame({
+        "period": [p.date() for p in grid["period"]],
+        "period_end": [e.date() for e in ends],
+    }))
+    lo, hi = ibis.literal(start), ibis.literal(stop.date())
+    m = members.mutate(_in=ibis.greatest(members.entry.cast("date"), lo),
+                       _out=ibis.least(members.exit.cast("date"), hi))
+    m = m.filter(m._in < m._out)
+    j = m.join(periods, [m._in < periods.period_end, m._out > periods.period])
+    days = ibis.least(j._out, j.period_end).delta(ibis.greatest(j._in, j.period), unit="day")
+    at_start = ((j.entry.cast("date") <= j.period) & (j.exit.cast("date") > j.period)).ifelse(1, 0)
+    keys = ["period"] + (["group"] if group else [])
+    if group:
+        j = j.mutate(group=j[group])
+    agg = j.group_by(keys).aggregate(
+        population=at_start.sum(), person_years=(days.cast("float64") / 365.25).sum()
+    ).to_pandas()
+    agg["period"] = pd.to_datetime(agg["period"])
+    if group:
+        groups = members.select(group).distinct().to_pandas()[group]
+        grid = grid.merge(pd.DataFrame({"group": sorted(groups.to_numpy())}), how="cross")
+    out = grid.merge(agg, on=keys, how="left")
+    out["population"] = out["population"].fillna(0).astype(np.int64)
+    out["person_years"] = out["person_years"].fillna(0.0).astype(float)
+    sort = (["group"] if group else []) + ["period"]
+    return out.sort_values(sort).reset_index(drop=True)

@@ -61,3 +61,29 @@ def test_released_subgroup_counts_are_safe_and_unrecoverable(recs: list[dict],
             assert len(hidden) != 1, (c, hidden)  # one hidden cell in the sum = recoverable
             if hidden:
                 assert TOTAL in hidden or len([h for h in hidden if h != TOTAL]) >= 2
+
+
+@st.composite
+def records_with_person_time(draw: st.DrawFn) -> list[dict]:
+    recs = draw(records())
+    for rec in recs:
+        for lv in rec["levels"]:
+            for arm in ("treated", "control"):  # no one in an arm -> no person-time
+                lv[f"person_years_{arm}"] = (0.0 if lv[f"n_{arm}"] == 0 else
+                                             draw(st.floats(0.01, 5000.0)))
+    return recs
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(recs=records_with_person_time(), regime=regimes)
+def test_person_years_never_reveal_a_suppressed_arm(recs: list[dict],
+                                                     regime: DisclosureRegime) -> None:
+    """Person-years of an arm whose size is suppressed are hidden too (0.0 would say 'no one');
+    released person-years have at most one decimal."""
+    safe, _ = release_subgroups(recs, regime)
+    for arm in ("treated", "control"):
+        for n, py in zip(safe[f"n_{arm}"], safe[f"person_years_{arm}"], strict=True):
+            if n == regime.label:
+                assert py == regime.label
+            elif py is not None and not pd.isna(py):
+                assert round(float(py), 1) == float(py)

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
@@ -162,6 +163,9 @@ def test_outputs_show_every_extra_after_disclosure_control(extras_run) -> None:
     tmp, outcome = extras_run
     out = outcome.out_dir
     res = json.loads((out / "results.json").read_text())
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" /
+                         "results.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(res)
     assert {r["variable"] for r in res["subgroups"]} == {"region", "x1"}
     kinds = {(r["outcome"], r["kind"]) for r in res["sensitivity"]["negative_controls"]}
     assert kinds == {("z", "outcome"), ("e", "exposure")}

@@ -34,7 +34,8 @@ def _default(field: Any) -> str:
 
 def _type_name(annotation: Any) -> str:
     text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
-    for prefix in ("typing.", "pathlib.", "datetime.", "impacteval.config.models."):
+    for prefix in ("typing.", "pathlib.", "datetime.", "impacteval.config.models.",
+                   "impacteval.config.extras."):
         text = text.replace(prefix, "")
     return text.replace("PosixPath", "Path").replace("|", "\\|")
 

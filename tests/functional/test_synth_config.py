@@ -72,6 +72,19 @@ def test_several_treated_areas_from_a_ready_table(tmp_path: Path) -> None:
     assert (out / "results.json").read_bytes() == first  # byte-identical for the same seed
 
 
+def test_generalized_method_from_the_registry(tmp_path: Path) -> None:
+    _panel(tmp_path / "panel.csv")
+    cfg = _cfg(tmp_path, {"treated": TWO, "method": "generalized", "replications": 50})
+    proc = run_cli("run", "--quiet", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "outputs" / "sc"
+    res = json.loads((out / "results.json").read_text())
+    (est,) = res["estimates"]
+    assert est["estimator"] == "generalized_synthetic_control"
+    assert est["ci_lower"] < EFFECT < est["ci_upper"]
+    assert (out / "figures" / "synth_att_by_event_time_admissions_rate.png").is_file()
+
+
 def test_classic_one_area_reports_placebo_p_value_and_checks(tmp_path: Path) -> None:
     _panel(tmp_path / "panel.csv")
     cfg = _cfg(tmp_path, {"treated": TWO[:1], "exclude": ["A01"],

@@ -24,6 +24,7 @@ SYNTH_METHODS: dict[str, tuple[str, ...]] = {
     "classic": ("synthetic_control",),
     "augmented": ("augmented_synthetic_control",),
     "synthetic_did": ("synthetic_did",),
+    "generalized": ("generalized_synthetic_control",),
 }
 
 
@@ -53,9 +54,10 @@ class SynthPredictor(_Model):
 class SynthSpec(_Model):
     """Synthetic control for area-level changes (one or several treated areas)."""
 
-    method: Literal["classic", "augmented", "synthetic_did"] = Field(
+    method: Literal["classic", "augmented", "synthetic_did", "generalized"] = Field(
         "classic", description="classic (Abadie et al.: nested V/W, in-space placebos), "
-        "augmented (ridge augmented SC), synthetic_did (Arkhangelsky et al.).")
+        "augmented (ridge augmented SC), synthetic_did (Arkhangelsky et al.), generalized "
+        "(interactive fixed effects, Xu 2017, with its parametric bootstrap).")
     treated: list[SynthTreated] = Field(
         min_length=1, description="Treated areas and their start periods (several: each is "
         "fitted against the never-treated donors and the effects aggregated).")
@@ -102,7 +104,8 @@ class SynthSpec(_Model):
                                 "donor with weight.")
     se_method: Literal["placebo", "jackknife", "bootstrap"] = Field(
         "placebo", description="synthetic_did with one treated area or a common start.")
-    replications: int = Field(200, ge=2, description="synthetic_did placebo/bootstrap draws.")
+    replications: int = Field(200, ge=2, description="synthetic_did placebo/bootstrap draws; "
+                              "generalized bootstrap draws.")
     max_pre_rmspe_sd: float = Field(
         0.5, gt=0, description="Warn when the pre-period RMSPE exceeds this multiple of the SD "
         "of the treated area's pre-period outcome (poor fit).")
@@ -136,7 +139,8 @@ class SynthSpec(_Model):
             if self.leave_one_out:
                 raise ValueError("synth.leave_one_out applies to method: classic only")
         multi = len(self.treated) > 1
-        if not self.placebos and (multi or self.method == "augmented"):
+        if not self.placebos and (multi or self.method == "augmented") \
+                and self.method != "generalized":
             raise ValueError("synth.placebos: false applies to one treated area with method "
                              "classic or synthetic_did (elsewhere inference is the placebo "
                              "distribution)")

@@ -413,6 +413,49 @@ def _sdid_single(est: Any, data: pd.DataFrame, roles: dict[str, str], spec: Synt
     return estimate, diag, figs, fdata
 
 
+def _generalized(spec: SynthSpec, data: pd.DataFrame, roles: dict[str, str], outcome: str,
+                 seed: int, notes: list[str]) -> tuple[Any, dict[str, Any], dict, dict]:
+    """The registered generalised synthetic control (several areas and their own inference)."""
+    import dataclasses
+
+    from impacteval.config.synth import SYNTH_METHODS
+    from impacteval.estimators import ESTIMATORS
+
+    cls = ESTIMATORS.get(SYNTH_METHODS["generalized"][0], where=f"{WHERE}.method")
+    names = {f.name for f in dataclasses.fields(cls)}
+    options = {"replications": spec.replications, "level": spec.ci_level, "seed": seed,
+               "min_pre_periods": spec.min_pre_periods}
+    est = cls(**{k: v for k, v in options.items() if k in names})
+    fit, w = _caught(lambda: est.fit_details(data, **roles))
+    notes += w
+    estimate, _ = _caught(lambda: est.fit(data, **roles))
+    eff = fit.effects.assign(unit=fit.effects["unit"].astype(str))
+    paths = eff.rename(columns={"observed": "treated", "counterfactual": "synthetic",
+                                "effect": "gap"})
+    starts = sorted(set(data.loc[data[roles["treatment"]] == 1].groupby(roles["unit"])
+                        [roles["time"]].min()))
+    figs = {"trajectory": _line_figure(paths, y=("treated", "synthetic"),
+                                       title=f"{outcome}: treated and counterfactual",
+                                       ylabel=outcome, start_lines=starts),
+            "gaps": _line_figure(paths, y=("gap",), title=f"{outcome}: effects", ylabel="gap",
+                                 start_lines=starts)}
+    fdata = {"trajectory": paths[["unit", "time", "treated", "synthetic"]],
+             "gaps": paths[["unit", "time", "event_time", "gap"]],
+             "att_by_event_time": fit.att}
+    fig = Figure(figsize=(7.0, 4.0), layout="constrained")
+    ax = fig.subplots()
+    ax.errorbar(fit.att["event_time"], fit.att["att"],
+                yerr=[fit.att["att"] - fit.att["ci_lower"], fit.att["ci_upper"] - fit.att["att"]],
+                fmt="o", color="black", ecolor="0.6", markersize=3)
+    ax.axhline(0.0, color="0.3", linewidth=0.8)
+    ax.axvline(-0.5, color="0.5", linestyle=":")
+    ax.set_xlabel("periods since the start")
+    ax.set_ylabel("ATT")
+    figs["att_by_event_time"] = fig
+    diag = {"pre_rmspe": fit.pre_rmspe, "p_value": fit.p_value, "factors": fit.r}
+    return estimate, diag, figs, fdata
+
+
 def analyse_synth(cfg: Config, p: Prepared) -> AnalysisOutput:
     """Stages 5-7 of the synthetic control design on an area x period panel."""
     spec = cfg.synth
@@ -424,7 +467,7 @@ def analyse_synth(cfg: Config, p: Prepared) -> AnalysisOutput:
                                       source=p.source)
     seed = cfg.evaluation.seed if spec.seed is None else spec.seed
     times = sorted(data[time].unique())
-    base = _base(spec, times, seed)
+    base = _base(spec, times, seed) if spec.method != "generalized" else None
     several = len(spec.treated) > 1 or spec.method == "augmented"
     estimates: list[Any] = []
     notes: list[str] = []
@@ -433,7 +476,9 @@ def analyse_synth(cfg: Config, p: Prepared) -> AnalysisOutput:
     per_outcome: dict[str, Any] = {}
     for outcome in p.outcomes:
         roles = {"unit": p.unit_id, "time": time, "outcome": outcome, "treatment": TREATED}
-        if several:
+        if spec.method == "generalized":
+            est, diag, figs, fdata = _generalized(spec, data, roles, outcome, seed, notes)
+        elif several:
             est, diag, figs, fdata = _several(base, data, roles, spec, outcome, seed, notes)
         elif spec.method == "classic":
             est, diag, figs, fdata = _classic_single(base, data, roles, spec, outcome, notes)
@@ -454,7 +499,8 @@ def analyse_synth(cfg: Config, p: Prepared) -> AnalysisOutput:
                     for t in spec.treated],
         "donor_pool": log.to_dict(orient="records"),
         "panel": summary,
-        "inference": ("in-space placebos, post/pre RMSPE ratio (Abadie et al. 2010)"
+        "inference": ("parametric bootstrap (Xu 2017)" if spec.method == "generalized"
+                      else "in-space placebos, post/pre RMSPE ratio (Abadie et al. 2010)"
                       if not several and spec.method == "classic"
                       else f"synthetic DiD {spec.se_method} standard error"
                       if not several else

@@ -12,7 +12,8 @@ West German reunification (Abadie, Diamond and Hainmueller 2015) and California 
 (Abadie, Diamond and Hainmueller 2010, outcome-only predictors) panels, the donor weights,
 predictor weights V, pre-period MSPE over the optimisation window, the gap series and, for
 Basque, the in-space placebo gaps of every donor (California's placebos take pysyncon too long
-on a shared machine; its placebo p-value is checked against the published 1/39). pysyncon's Nelder-Mead
+on a shared machine; with ADH 2010's covariate predictors our placebo p-value is the published
+1/39, see test_california_adh2010_predictors_give_the_published_placebo_p_value). pysyncon's Nelder-Mead
 outer search is run from both of its starts ("equal" and "ols") and the better pre-period
 fit is kept, as R Synth does with its regression-based start.
 """

@@ -456,6 +456,25 @@ def _generalized(spec: SynthSpec, data: pd.DataFrame, roles: dict[str, str], out
     return estimate, diag, figs, fdata
 
 
+def _relative_pre_rmspe(data: pd.DataFrame, spec: SynthSpec, *, unit: str, time: str,
+                        per_outcome: dict[str, Any]) -> float | None:
+    """Largest pre-period RMSPE relative to the treated area's mean pre-period outcome."""
+    starts = {t.area: _start(t.start, spec.dates) for t in spec.treated}
+    ratios = []
+    for outcome, diag in per_outcome.items():
+        pre_mean = {a: float(data.loc[(data[unit] == a) & (data[time] < s), outcome]
+                             .abs().mean()) for a, s in starts.items()}
+        rmspe = diag.get("pre_rmspe")
+        if isinstance(rmspe, dict):
+            ratios += [float(r) / pre_mean[str(a)] for a, r in rmspe.items()
+                       if pre_mean.get(str(a), 0) > 0]
+        elif isinstance(rmspe, (int, float)) and np.isfinite(rmspe):
+            level = float(np.mean(list(pre_mean.values())))
+            if level > 0:
+                ratios.append(float(rmspe) / level)
+    return max(ratios) if ratios else None
+
+
 def analyse_synth(cfg: Config, p: Prepared) -> AnalysisOutput:
     """Stages 5-7 of the synthetic control design on an area x period panel."""
     spec = cfg.synth
@@ -491,6 +510,8 @@ def analyse_synth(cfg: Config, p: Prepared) -> AnalysisOutput:
         for name, frame in fdata.items():
             figure_data[f"synth_{name}_{outcome}"] = frame.assign(
                 **{c: frame[c].astype(str) for c in ("time",) if c in frame.columns})
+    relative = _relative_pre_rmspe(data, spec, unit=p.unit_id, time=time,
+                                   per_outcome=per_outcome)
     treated_rows = data[data[TREATED] == 1]
     is_treated_area = data[p.unit_id].isin({t.area for t in spec.treated})
     diagnostics: dict[str, Any] = {
@@ -509,6 +530,13 @@ def analyse_synth(cfg: Config, p: Prepared) -> AnalysisOutput:
         "outcomes": per_outcome,
         "warnings": sorted(set(notes)),
     }
+    if relative is not None:
+        # the report's design check: worst pre-period RMSPE relative to the treated area's
+        # mean pre-period outcome, over outcomes and treated areas
+        diagnostics["pre_period_rmspe_ratio"] = relative
+        diagnostics["pre_period_rmspe_ratio_definition"] = (
+            "largest pre-period RMSPE / mean pre-period outcome of the treated area, over "
+            "outcomes and treated areas")
     flow = pd.DataFrame([
         {"step": "area_periods", "description": "Area-periods in the analysis (treated areas / "
          "donor areas), after windows, washout and donor rules",

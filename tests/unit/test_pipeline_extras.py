@@ -199,3 +199,25 @@ def test_non_matching_design_has_no_balance_section_and_checklists_point_at_real
     ids = set(re.findall(r'id="([^"]+)"', html))
     assert set(re.findall(r'href="#([^"]+)"', html)) <= ids
     assert "matched and naive" not in html
+
+
+def test_imd_gap_falls_back_to_the_quintiles_that_were_estimated(tmp_path: Path) -> None:
+    """With no one in quintile 1, the gap statement compares quintiles 2 and 5."""
+    from impacteval.pipeline.runner import run
+
+    table = _simulate(3000)
+    rng = np.random.default_rng(3)
+    table["imd_quintile"] = rng.choice([2, 3, 5], len(table))
+    table.to_csv(tmp_path / "table.csv", index=False)
+    raw = {"evaluation": {"id": "imd", "output_dir": str(tmp_path / "out")},
+           "data": {"table": "table.csv"},
+           "roles": {"unit_id": "id", "treatment": "t", "outcomes": ["y"],
+                     "covariates": ["x1", "x2"], "exposure": "py"},
+           "analysis": {"naive_comparison": False},
+           "subgroups": ["imd_quintile"]}
+    outcome = run(parse_config(raw, base_dir=tmp_path), progress=False)
+    (record,) = outcome.result.diagnostics["subgroups"]
+    assert [lv["level"] for lv in record["levels"]] == ["2", "3", "5"]
+    assert record["gap_levels"] == ["2", "5"]
+    assert "gap between IMD quintile (1 = most deprived) 2 and 5" in (
+        outcome.out_dir / "report.html").read_text()

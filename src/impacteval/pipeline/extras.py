@@ -56,6 +56,7 @@ __all__ = ["ExtrasOutput", "build_config", "has_extras", "run_extras", "subgroup
 
 _RATIO = ("rate_ratio", "risk_ratio", "odds_ratio")
 _MAX_LEVELS = 12
+_COMPACT = 10  # entries of a nested diagnostic kept in the compact record of a re-run
 _UNKNOWN = "unknown"
 
 
@@ -120,13 +121,20 @@ def _try(fn: Any, what: str, notes: list[str]) -> Any:
 
 
 def _scalars(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
-    """The scalar diagnostics of a re-run (numbers, text, lists of text): a compact record."""
+    """A compact record of a re-run's diagnostics: numbers, text and short lists of text, also
+    inside small nested mappings (e.g. a pre-trend test, a density test); tables, long lists
+    and large mappings (propensity coefficients) are left out."""
     out: dict[str, Any] = {}
     for k, v in diagnostics.items():
-        if isinstance(v, (bool, int, float, str, np.integer, np.floating)):
+        if isinstance(v, (bool, int, float, str, np.integer, np.floating)) or v is None:
             out[k] = v
-        elif isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
+        elif isinstance(v, (list, tuple)) and len(v) <= _COMPACT and all(
+                isinstance(x, str) for x in v):
             out[k] = list(v)
+        elif isinstance(v, Mapping):
+            inner = _scalars(v)
+            if inner and len(inner) <= _COMPACT:
+                out[k] = inner
     return out
 
 
@@ -332,8 +340,18 @@ def _subgroups(cfg: Config, handler: DesignHandler, prepared: Prepared, notes: l
                 "levels": per_outcome[outcome],
                 "method": "design re-run within each level (matching within the subgroup "
                           "for a matched cohort); Cochran's Q across levels"}
-            if gap is not None:
-                record["gap_levels"] = list(gap)
+            estimated = [lv["level"] for lv in per_outcome[outcome]
+                         if lv.get("estimate") is not None]
+            record_gap = gap
+            if (spec.variable == "imd_quintile" and spec.gap_levels is None and gap is not None
+                    and not set(gap) <= set(estimated)):
+                # quintile 1 or 5 missing or not estimated: compare the most and the least
+                # deprived quintiles that were
+                numeric = [lv for lv in estimated if lv.isdigit()]
+                record_gap = ((min(numeric, key=int), max(numeric, key=int))
+                              if len(numeric) >= 2 else None)
+            if record_gap is not None:
+                record["gap_levels"] = list(record_gap)
             records.append(record)
     return records
 

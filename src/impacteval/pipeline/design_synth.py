@@ -172,7 +172,7 @@ def select_panel(frame: pd.DataFrame, spec: SynthSpec, *, unit: str, time: str,
             if ((t >= pre[0] and (t < first_start if pre[1] is None else t <= pre[1]))
                 or (post[0] <= t <= post[1])) and t not in washout]
     data = data[data[time].isin(keep)]
-    n_pre = sum(t < first_start for t in keep)
+    n_pre = int(sum(t < first_start for t in keep))
     if n_pre < spec.min_pre_periods:
         raise DesignError(f"{n_pre} pre-period(s) before the earliest start; at least "
                           f"{spec.min_pre_periods} are needed for a credible fit and placebo "

@@ -9,6 +9,9 @@ treated from period 21 of 30, two factors, true effects 1..10 over the post-peri
 ``turnout`` (Election Day Registration and US state turnout 1920-2012, staggered adoption;
 Xu 2017, section 6); see ``tests/reference/data/gsynth_README.md``.
 
+The EM variant (``EM = TRUE``, Gobillon and Magnac 2016) is compared too (gsynth needs lfe
+for its starting values: the script installs a stand-in, see its header).
+
 The documented example (``?gsynth``; Xu 2017) gives r* = 2, average ATT 5.54 and
 coefficients 1.022 and 3.053 on simdata; the turnout example r* = 2 and average ATT 4.90.
 
@@ -103,6 +106,25 @@ def test_turnout_staggered_adoption(turnout: pd.DataFrame) -> None:
     assert round(fit.att_avg, 2) == 4.90
     # gsynth labels event times from 1 (first treated election); ours from 0
     assert fit.att["event_time"].tolist() == [int(v) - 1 for v in ref["att_label"]]
+
+
+def test_em_fixed_r_simdata(simdata: pd.DataFrame) -> None:
+    fit = GeneralizedSyntheticControl(force="two-way", r=2, em=True, inference="none"
+                                      ).fit_details(simdata, **SIM_ROLES)
+    _agree(fit, REF["simdata_em_twoway_r2_nocov"])
+
+
+@pytest.mark.parametrize(("name", "data_fixture", "roles"), [
+    ("simdata_em_twoway_cv", "simdata", {**SIM_ROLES, "covariates": ["X1", "X2"]}),
+    ("turnout_em_twoway_cv", "turnout", TURNOUT_ROLES),
+])
+def test_em_cross_validated(request: pytest.FixtureRequest, name: str, data_fixture: str,
+                            roles: dict[str, Any]) -> None:
+    # EM stops at a relative change of 0.001 in the fitted values, so agreement to 1e-8
+    # shows the same iterations from the same start (gsynth's additive fixed-effects fit)
+    fit = GeneralizedSyntheticControl(force="two-way", em=True, inference="none").fit_details(
+        request.getfixturevalue(data_fixture), **roles)
+    _agree(fit, REF[name])
 
 
 @pytest.mark.slow

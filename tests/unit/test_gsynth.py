@@ -42,6 +42,7 @@ def panel(n_co: int = 20, n_tr: int = 1, t_all: int = 20, adoption: tuple[int, .
     ({"level": 1.5}, "level"),
     ({"min_pre_periods": 0}, "min_pre_periods"),
     ({"tol": 0.0}, "tol"),
+    ({"em": "yes"}, "em"),
 ])
 def test_bad_parameters_name_the_key(params: dict, where: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -150,3 +151,15 @@ def test_same_seed_same_answer_and_event_time_table() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", SyntheticControlWarning)
         GeneralizedSyntheticControl(inference="none").fit(df, **ROLES)
+
+
+def test_em_variant_runs_with_both_bootstraps_and_is_labelled() -> None:
+    df = panel(n_tr=4, adoption=(10, 12))
+    par = GeneralizedSyntheticControl(em=True, r=1, replications=20).fit(df, **ROLES)
+    npar = GeneralizedSyntheticControl(em=True, r=1, replications=20,
+                                       inference="nonparametric")
+    with pytest.warns(SyntheticControlWarning, match="fewer|< 40"):
+        nonpar = npar.fit(df, **ROLES)
+    assert par.estimator == "generalized_synthetic_control:em" and par.details["em"] is True
+    for e in (par, nonpar):
+        assert e.ci_lower < 2.0 < e.ci_upper  # the simulated effect

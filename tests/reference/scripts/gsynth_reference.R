@@ -4,15 +4,17 @@
 # fect, which is not in Debian and CRAN is unreachable here). Installed with
 #   apt-get install r-cran-rcpparmadillo r-cran-ggally r-cran-dorng r-cran-future \
 #     r-cran-doparallel r-cran-foreach r-cran-abind r-cran-mvtnorm r-cran-jsonlite
-#   git -C <mirror> archive e4525ad | tar -x -C gsynth
-#   # lfe is not in Debian: drop `importFrom("lfe", ...)` from gsynth/NAMESPACE and `lfe` from
-#   # DESCRIPTION's Imports. lfe's felm is only called for unbalanced control panels and the
-#   # EM variant (initialFit), neither of which is used below.
-#   R CMD INSTALL -l /tmp/gsynth_build/lib gsynth
-# Run:  R_LIBS=/tmp/gsynth_build/lib Rscript tests/reference/scripts/gsynth_reference.R [--quick]
+#   R CMD INSTALL -l /tmp/gsynth_build/lib_em tests/reference/scripts/lfe_shim
+#   git -C <mirror of github.com/xuyiqing/gsynth> archive e4525ad | tar -x -C gsynth
+#   R CMD INSTALL -l /tmp/gsynth_build/lib_em gsynth
+# lfe is not in Debian: gsynth calls its felm/getfe only for an initial additive fixed-effects
+# fit (unbalanced control panels and the EM variant). lfe_shim is a package named lfe whose
+# felm/getfe do that fit with lm() on unit and period dummies; only the fitted values are used,
+# and they do not depend on how the fixed effects are normalised.
+# Run:  R_LIBS=/tmp/gsynth_build/lib_em Rscript tests/reference/scripts/gsynth_reference.R [--quick]
 # Reads tests/reference/data/gsynth_simdata.csv and gsynth_turnout.csv (gsynth's own `simdata`
-# and `turnout` data, written out with write.csv) and writes tests/reference/data/gsynth.json.
-# "--quick": only the deterministic numbers (no bootstrap SEs).
+# and `turnout` data, written out with write.csv) and writes tests/reference/data/gsynth.json
+# (gsynth_quick.json with --quick: only the deterministic numbers, no bootstrap SEs).
 suppressMessages(library(gsynth))
 library(jsonlite)
 args <- commandArgs(trailingOnly = FALSE)
@@ -54,6 +56,14 @@ res$simdata_pc <- summarise(quiet(gsynth(Y ~ D + X1 + X2, data = simdata,
 res$turnout_twoway_cv <- summarise(quiet(gsynth(turnout ~ policy_edr + policy_mail_in +
   policy_motor, data = turnout, index = c("abb", "year"), force = "two-way", CV = TRUE,
   r = c(0, 5), se = FALSE)))
+# EM (Gobillon and Magnac 2016): treated pre-periods inform the factors
+res$simdata_em_twoway_r2_nocov <- summarise(quiet(gsynth(Y ~ D, data = simdata,
+  index = c("id", "time"), force = "two-way", EM = TRUE, CV = FALSE, r = 2, se = FALSE)))
+res$simdata_em_twoway_cv <- summarise(quiet(gsynth(Y ~ D + X1 + X2, data = simdata,
+  index = c("id", "time"), force = "two-way", EM = TRUE, CV = TRUE, r = c(0, 5), se = FALSE)))
+res$turnout_em_twoway_cv <- summarise(quiet(gsynth(turnout ~ policy_edr + policy_mail_in +
+  policy_motor, data = turnout, index = c("abb", "year"), force = "two-way", EM = TRUE,
+  CV = TRUE, r = c(0, 5), se = FALSE)))
 if (!quick) {
   # parametric bootstrap SEs (Monte Carlo: compared within their simulation error)
   sims <- list(
@@ -62,7 +72,10 @@ if (!quick) {
       nboots = 1000, parallel = FALSE, seed = 20260101)),
     turnout = quiet(gsynth(turnout ~ policy_edr + policy_mail_in + policy_motor,
       data = turnout, index = c("abb", "year"), force = "two-way", CV = TRUE, r = c(0, 5),
-      se = TRUE, inference = "parametric", nboots = 1000, parallel = FALSE, seed = 20260101)))
+      se = TRUE, inference = "parametric", nboots = 1000, parallel = FALSE, seed = 20260101)),
+    simdata_em = quiet(gsynth(Y ~ D + X1 + X2, data = simdata, index = c("id", "time"),
+      force = "two-way", EM = TRUE, CV = FALSE, r = 2, se = TRUE, inference = "parametric",
+      nboots = 1000, parallel = FALSE, seed = 20260101)))
   for (nm in names(sims)) {
     o <- sims[[nm]]
     res[[paste0(nm, "_parametric")]] <- list(nboots = 1000,

@@ -212,7 +212,10 @@ def inter_fe(y: FloatArray, x: FloatArray, r: int, force: int, beta0: FloatArray
 @dataclass(frozen=True)
 class _Core:
     r: int
-    ife: IFEFit
+    beta: FloatArray
+    sigma2: float
+    residuals: FloatArray  # times x controls
+    factor: FloatArray  # times x r
     eff: FloatArray  # times x treated
     event_time: FloatArray  # ATT by event time: labels
     att: FloatArray
@@ -334,7 +337,214 @@ def gsynth_core(y: FloatArray, x: FloatArray, n0: int, t0s: FloatArray, *, force
     u = _treated_residual(y_tr, x_tr, ife, force)
     eff = _impute(u, _design(ife, r_best, force), t0s)
     labels, att, att_avg = _summarise(eff, t0s)
-    return _Core(r=r_best, ife=ife, eff=eff, event_time=labels, att=att, att_avg=att_avg, cv=cv)
+    return _Core(r=r_best, beta=ife.beta, sigma2=ife.sigma2, residuals=ife.residuals,
+                 factor=ife.factor, eff=eff, event_time=labels, att=att, att_avg=att_avg, cv=cv)
+
+
+# --------------------------------------------------------------------------------------------
+# EM variant (Gobillon and Magnac 2016; gsynth ``EM = TRUE``): treated pre-periods also inform
+# the factors, the treated post-period cells are missing values imputed by EM
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EMFit:
+    """Interactive fixed effects fitted by EM on the observed cells of a panel.
+
+    ``fit`` is the fitted (imputed) outcome in every cell; ``residuals`` are zero in the
+    missing cells; the other fields are as :class:`IFEFit`.
+    """
+
+    fit: FloatArray
+    residuals: FloatArray
+    beta: FloatArray
+    factor: FloatArray
+    sigma2: float
+    ic: float
+    pc: float
+    niter: int
+
+
+def additive_start(y: FloatArray, x: FloatArray, observed: FloatArray, force: int
+                   ) -> tuple[FloatArray, FloatArray]:
+    """Least-squares additive fixed effects (and covariates) on the observed cells: fitted
+    values in every cell and the covariate coefficients (gsynth's ``initialFit``).
+
+    The normal equations are assembled from sums (unit and period dummies are never built),
+    with the first period as the reference when there are both unit and period effects.
+    """
+    n_t, n = y.shape
+    p = x.shape[2]
+    m = observed.astype("float64")
+    my = m * y
+    mx = m[:, :, None] * x
+    blocks: list[tuple[str, int]] = [("x", p)]
+    if force in (1, 3):
+        blocks.append(("unit", n))
+    if force in (2, 3):
+        blocks.append(("time", n_t))
+    if force == 0:
+        blocks.append(("one", 1))
+    # each block: cross-products with the outcome and with the other blocks
+    def cross(a: str, b: str) -> FloatArray:
+        if a == "x" and b == "x":
+            return np.einsum("tnk,tnm->km", mx, x)
+        if a == "x":
+            return {"unit": mx.sum(axis=0).T, "time": mx.sum(axis=1).T,
+                    "one": mx.sum(axis=(0, 1))[:, None]}[b]
+        if b == "x":
+            return cross(b, a).T
+        key = (a, b)
+        table = {("unit", "unit"): np.diag(m.sum(axis=0)), ("time", "time"): np.diag(m.sum(axis=1)),
+                 ("unit", "time"): m.T, ("time", "unit"): m, ("one", "one"): np.array([[m.sum()]])}
+        return table[key]
+    rhs = {"x": np.einsum("tnk,tn->k", mx, y), "unit": my.sum(axis=0),
+           "time": my.sum(axis=1), "one": np.array([my.sum()])}
+    gram = np.block([[cross(a, b) for b, _ in blocks] for a, _ in blocks])
+    vec = np.concatenate([rhs[a] for a, _ in blocks])
+    keep = np.ones(vec.size, dtype=bool)
+    if force == 3:
+        keep[p + n] = False  # reference period
+    coef = np.zeros(vec.size)
+    coef[keep] = np.linalg.lstsq(gram[np.ix_(keep, keep)], vec[keep], rcond=None)[0]
+    fitted = _xb(x, coef[:p])
+    pos = p
+    for name, size in blocks[1:]:
+        c = coef[pos:pos + size]
+        fitted = fitted + {"unit": c[None, :], "time": c[:, None], "one": c[0]}[name]
+        pos += size
+    return fitted, coef[:p]
+
+
+def _ife_step(e: FloatArray, force: int, r: int) -> tuple[FloatArray, FloatArray]:
+    """Additive effects by means, then factors of the remainder (gsynth's ``ife``):
+    the fitted matrix and the factors."""
+    mu = float(e.mean())
+    fe = np.full(e.shape, mu)
+    rest = e - mu
+    if force in (1, 3):
+        a = e.mean(axis=0) - mu
+        fe = fe + a[None, :]
+        rest = rest - a[None, :]
+    if force in (2, 3):
+        xi = e.mean(axis=1) - mu
+        fe = fe + xi[:, None]
+        rest = rest - xi[:, None]
+    factor = np.zeros((e.shape[0], r))
+    if r > 0:
+        factor, loading = panel_factor(rest, r)
+        fe = fe + factor @ loading.T
+    return fe, factor
+
+
+def em_fit(y: FloatArray, x: FloatArray, observed: FloatArray, r: int, force: int,
+           tol: float) -> EMFit:
+    """EM for interactive fixed effects with missing cells (gsynth's ``inter_fe_ub``).
+
+    Parameters
+    ----------
+    y, x
+        Outcomes (times x units) and covariates (times x units x p); values in unobserved
+        cells are ignored.
+    observed
+        Boolean, times x units: cells used for estimation.
+    r, force, tol
+        Factors, additive fixed effects (0-3) and the relative change in the fitted values
+        at which EM stops.
+    """
+    n_t, n = y.shape
+    valid = [k for k in range(x.shape[2]) if np.abs(x[:, :, k]).sum() >= 1e-5]
+    xv = x[:, :, valid]
+    start, beta0 = additive_start(y, xv, observed, force)
+    beta = beta0
+    fit = start
+    factor = np.zeros((n_t, r))
+    if r > 0:
+        factor, loading = panel_factor(np.where(observed, y - start, 0.0), r)
+        fit = start + factor @ loading.T
+    inv = np.linalg.inv(np.einsum("tnk,tnm->km", xv, xv)) if valid else None
+    covar = _xb(xv, beta)
+    fe = fit - covar
+    change, niter = 1.0, 0
+    while change > tol and niter <= MAX_ITER:
+        yy = np.where(observed, y, fit)
+        if inv is not None:
+            beta = inv @ _xy(xv, yy - fe)
+            covar = _xb(xv, beta)
+            u = np.where(observed, yy - covar, fe)
+        else:
+            u = yy
+        fe, factor = _ife_step(u, force, r)
+        new = covar + fe
+        change = float(np.linalg.norm(new - fit) / np.linalg.norm(fit))
+        fit = new
+        niter += 1
+    resid = np.where(observed, y - fit, 0.0)
+    obs = int(observed.sum())
+    n_par = r * (n + n_t) - r**2 + len(valid) + 1
+    n_par += {0: 0, 1: (n - 1) - r, 2: (n_t - 1) - r, 3: (n - 1) + (n_t - 1) - 2 * r}[force]
+    ssr = float((resid**2).sum())
+    sigma2 = ssr / (obs - n_par) if obs > n_par else math.nan
+    ic = math.log(sigma2) + n_par * math.log(obs) / obs if sigma2 > 0 else math.nan
+    nt = n * n_t
+    c = (n + max(60 - n, 0)) * (n_t + max(60 - n_t, 0)) / nt
+    pc = ssr / obs + r * sigma2 * c * (n + n_t) / nt * math.log(nt / (n + n_t))
+    full_beta = np.full(x.shape[2], np.nan)
+    full_beta[valid] = beta
+    return EMFit(fit=fit, residuals=resid, beta=full_beta, factor=factor, sigma2=sigma2,
+                 ic=ic, pc=pc, niter=niter)
+
+
+def _observed(n_t: int, n0: int, t0s: FloatArray) -> FloatArray:
+    obs = np.ones((n_t, n0 + t0s.size), dtype=bool)
+    obs[:, n0:] = np.arange(n_t)[:, None] < t0s[None, :]
+    return obs
+
+
+def em_core(y: FloatArray, x: FloatArray, n0: int, t0s: FloatArray, *, force: int, r: int,
+            r_range: tuple[int, int] | None, criterion: str, tol: float) -> _Core:
+    """gsynth with ``EM = TRUE``: factors from the controls and the treated pre-periods;
+    ``r_range`` given: each pre-period left out in turn (for every treated unit) and
+    predicted by EM (gsynth's ``synth.em.cv``)."""
+    n_t = y.shape[0]
+    obs = _observed(n_t, n0, t0s)
+    cv = None
+    if r_range is None:
+        est = em_fit(y, x, obs, r, force, tol)
+        r_best = r
+    else:
+        rows = []
+        best: EMFit | None = None
+        best_pc: EMFit | None = None
+        r_best = r_pc = r_range[0]
+        min_mspe, min_pc = 1e20, 1e20
+        for rr in range(r_range[0], r_range[1] + 1):
+            fit_r = em_fit(y, x, obs, rr, force, tol)
+            total, count = 0.0, 0
+            for lv in range(int(t0s.max())):
+                held = obs.copy()
+                held[lv, n0:] = False
+                out = em_fit(y, x, held, rr, force, tol)
+                e = (y[lv, n0:] - out.fit[lv, n0:])[t0s > lv]
+                total += float((e**2).sum())
+                count += e.size
+            mspe = total / count if count else math.inf
+            if (min_mspe - mspe) > tol * min_mspe or best is None:
+                best, r_best = fit_r, rr
+            if fit_r.pc < min_pc or best_pc is None:
+                best_pc, r_pc = fit_r, rr
+            min_mspe, min_pc = min(min_mspe, mspe), min(min_pc, fit_r.pc)
+            rows.append({"r": rr, "sigma2": fit_r.sigma2, "ic": fit_r.ic, "pc": fit_r.pc,
+                         "mspe": mspe})
+        assert best is not None and best_pc is not None
+        if criterion == "pc" and r_best > r_pc:
+            best, r_best = best_pc, r_pc
+        est = best
+        cv = pd.DataFrame(rows)
+    eff = y[:, n0:] - est.fit[:, n0:]
+    labels, att, att_avg = _summarise(eff, t0s)
+    return _Core(r=r_best, beta=est.beta, sigma2=est.sigma2, residuals=est.residuals[:, :n0],
+                 factor=est.factor, eff=eff, event_time=labels, att=att, att_avg=att_avg,
+                 cv=cv)
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,22 +552,36 @@ def gsynth_core(y: FloatArray, x: FloatArray, n0: int, t0s: FloatArray, *, force
 # --------------------------------------------------------------------------------------------
 
 def _refit(y: FloatArray, x: FloatArray, n0: int, t0s: FloatArray, core: _Core, force: int,
-           tol: float) -> _Core | None:
+           tol: float, em: bool) -> _Core | None:
     try:
+        if em:
+            return em_core(y, x, n0, t0s, force=force, r=core.r, r_range=None,
+                           criterion="mspe", tol=tol)
         return gsynth_core(y, x, n0, t0s, force=force, r=core.r, r_range=None,
-                           criterion="mspe", tol=tol, beta0=core.ife.beta)
+                           criterion="mspe", tol=tol, beta0=core.beta)
     except (DesignError, np.linalg.LinAlgError):
         return None
 
 
 def parametric_draws(y: FloatArray, x: FloatArray, n0: int, t0s: FloatArray, core: _Core, *,
-                     force: int, tol: float, reps: int, rng: np.random.Generator
-                     ) -> tuple[FloatArray, FloatArray]:
+                     force: int, tol: float, reps: int, rng: np.random.Generator,
+                     em: bool = False) -> tuple[FloatArray, FloatArray]:
     """gsynth's parametric bootstrap: (ATT-average draws, ATT-by-event-time draws)."""
     n_t, n_tr = y.shape[0], y.shape[1] - n0
     fitted = y.copy()
     fitted[:, n0:] = y[:, n0:] - core.eff
-    fitted[:, :n0] = y[:, :n0] - core.ife.residuals
+    fitted[:, :n0] = y[:, :n0] - core.residuals
+    avg = np.full(reps, np.nan)
+    by_time = np.full((reps, core.att.size), np.nan)
+    if em:
+        # gsynth's EM branch: every unit's errors are resampled control residual series
+        for b in range(reps):
+            yb = fitted + core.residuals[:, rng.integers(n0, size=n0 + n_tr)]
+            fit = _refit(yb, x, n0, t0s, core, force, tol, em)
+            if fit is not None:
+                avg[b] = fit.att_avg + core.att_avg
+                by_time[b] = fit.att + core.att
+        return avg, by_time
     # 1. prediction errors: a control as pseudo-treated (with the treated units' timing),
     #    the other controls resampled as its donors
     errors = np.full((reps, n_t, n_tr), np.nan)
@@ -366,7 +590,7 @@ def parametric_draws(y: FloatArray, x: FloatArray, n0: int, t0s: FloatArray, cor
         rest = np.delete(np.arange(n0), fake)
         donors = rest[rng.integers(rest.size, size=n0)]
         cols = np.concatenate([donors, np.full(n_tr, fake)])
-        fit = _refit(y[:, cols], x[:, cols], n0, t0s, core, force, tol)
+        fit = _refit(y[:, cols], x[:, cols], n0, t0s, core, force, tol, em)
         if fit is not None:
             errors[b] = fit.eff
     ok = ~np.isnan(errors).any(axis=(1, 2))
@@ -375,15 +599,13 @@ def parametric_draws(y: FloatArray, x: FloatArray, n0: int, t0s: FloatArray, cor
                           where=f"{WHERE}.inference", hint="use fewer factors (r)")
     errors = errors[ok]
     # 2. outcomes = fitted values + resampled errors, refitted with the chosen r
-    avg = np.full(reps, np.nan)
-    by_time = np.full((reps, core.att.size), np.nan)
     for b in range(reps):
         ctrl = rng.integers(n0, size=n0)
         e_tr = errors[rng.integers(errors.shape[0], size=n_tr), :, np.arange(n_tr)].T
-        e_co = core.ife.residuals[:, rng.integers(n0, size=n0)]
+        e_co = core.residuals[:, rng.integers(n0, size=n0)]
         yb = np.column_stack([fitted[:, ctrl] + e_co, fitted[:, n0:] + e_tr])
         xb = np.concatenate([x[:, ctrl], x[:, n0:]], axis=1)
-        fit = _refit(yb, xb, n0, t0s, core, force, tol)
+        fit = _refit(yb, xb, n0, t0s, core, force, tol, em)
         if fit is not None:
             avg[b] = fit.att_avg + core.att_avg
             by_time[b] = fit.att + core.att
@@ -391,8 +613,8 @@ def parametric_draws(y: FloatArray, x: FloatArray, n0: int, t0s: FloatArray, cor
 
 
 def nonparametric_draws(y: FloatArray, x: FloatArray, n0: int, t0s: FloatArray, core: _Core,
-                        *, force: int, tol: float, reps: int, rng: np.random.Generator
-                        ) -> tuple[FloatArray, FloatArray]:
+                        *, force: int, tol: float, reps: int, rng: np.random.Generator,
+                        em: bool = False) -> tuple[FloatArray, FloatArray]:
     """Treated and control units resampled separately; ATT by event time aligned by label."""
     n_tr = y.shape[1] - n0
     avg = np.full(reps, np.nan)
@@ -400,7 +622,7 @@ def nonparametric_draws(y: FloatArray, x: FloatArray, n0: int, t0s: FloatArray, 
     for b in range(reps):
         tr = rng.integers(n_tr, size=n_tr)
         cols = np.concatenate([rng.integers(n0, size=n0), n0 + tr])
-        fit = _refit(y[:, cols], x[:, cols], n0, t0s[tr], core, force, tol)
+        fit = _refit(y[:, cols], x[:, cols], n0, t0s[tr], core, force, tol, em)
         if fit is None:
             continue
         avg[b] = fit.att_avg
@@ -533,15 +755,21 @@ class GeneralizedSyntheticControl:
         Treated units with fewer pre-treatment periods are dropped with a warning (gsynth's
         ``min.T0``, default 5).
     tol
-        Convergence tolerance of the alternating least squares, and the relative improvement
-        in MSPE a further factor must bring (gsynth's ``tol``, default 0.001).
+        Convergence tolerance of the alternating least squares (or EM), and the relative
+        improvement in MSPE a further factor must bring (gsynth's ``tol``, default 0.001).
+    em
+        ``True``: the EM algorithm of Gobillon and Magnac (2016) (gsynth ``EM = TRUE``): the
+        treated units' pre-periods also inform the factors, their post-periods are missing
+        values imputed by EM; cross-validation refits EM with each pre-period left out (slower).
+        Better with few controls; the parametric bootstrap then resamples control residual
+        series for every unit.
     seed
         Seed of the bootstrap generator.
 
     Notes
     -----
     ``fit`` takes ``covariates`` (time-varying columns, optional) besides the panel roles.
-    ``details``: ``r``, ``force``, ``criterion``, ``inference``, ``replications``, ``cv``
+    ``details``: ``r``, ``force``, ``em``, ``criterion``, ``inference``, ``replications``, ``cv``
     (records), ``att_by_event_time`` (records), ``beta``, ``sigma2``, ``pre_rmspe``,
     ``n_dropped_treated``, ``n_donors_dropped``, ``n_failed_draws``, ``staggered``,
     ``warnings``.
@@ -558,6 +786,7 @@ class GeneralizedSyntheticControl:
     level: float = 0.95
     min_pre_periods: int = 5
     tol: float = 1e-3
+    em: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -589,6 +818,8 @@ class GeneralizedSyntheticControl:
                               where=f"{WHERE}.min_pre_periods")
         if not (math.isfinite(self.tol) and self.tol > 0):
             raise ConfigError("tol must be a positive number", where=f"{WHERE}.tol")
+        if not isinstance(self.em, bool):
+            raise ConfigError("em must be true or false", where=f"{WHERE}.em")
 
     def _identified(self, t0min: int, n0: int, messages: list[str]) -> None:
         unit_fe = FORCE_CODES[self.force] in (1, 3)
@@ -641,10 +872,14 @@ class GeneralizedSyntheticControl:
              else np.zeros((y.shape[0], y.shape[1], 0)))
         self._identified(int(t0s.min()), n0, messages)
         force = FORCE_CODES[self.force]
-        core = gsynth_core(y, x, n0, t0s, force=force, r=self.r or 0,
-                           r_range=None if self.r is not None else self.r_range,
+        r_range = None if self.r is not None else self.r_range
+        if self.em:
+            core = em_core(y, x, n0, t0s, force=force, r=self.r or 0, r_range=r_range,
                            criterion=self.criterion, tol=self.tol)
-        if covariates and np.isnan(core.ife.beta).any():
+        else:
+            core = gsynth_core(y, x, n0, t0s, force=force, r=self.r or 0, r_range=r_range,
+                               criterion=self.criterion, tol=self.tol)
+        if covariates and np.isnan(core.beta).any():
             messages.append("covariate(s) with no variation left after the fixed effects were "
                             "dropped (coefficient NaN)")
         n_tr = t0s.size
@@ -669,7 +904,7 @@ class GeneralizedSyntheticControl:
                 draw = parametric_draws
             rng = np.random.default_rng(self.seed)
             avg, by_time = draw(y, x, n0, t0s, core, force=force, tol=self.tol,
-                                reps=self.replications, rng=rng)
+                                reps=self.replications, rng=rng, em=self.em)
             failed = int(np.isnan(avg).sum())
             if failed > self.replications // 2:
                 raise DesignError(f"{failed} of {self.replications} bootstrap fits failed",
@@ -685,7 +920,7 @@ class GeneralizedSyntheticControl:
         n_t = len(times)
         post = np.arange(n_t)[:, None] >= t0s[None, :]
         pre_rmspe = float(np.sqrt(np.mean(core.eff[~post] ** 2)))
-        sigma2 = core.ife.sigma2
+        sigma2 = core.sigma2
         if math.isfinite(sigma2) and pre_rmspe > 2 * math.sqrt(sigma2):
             messages.append(f"poor pre-period fit: treated RMSPE {pre_rmspe:.3g} is more than "
                             f"twice the controls' residual SD {math.sqrt(sigma2):.3g}")
@@ -711,14 +946,14 @@ class GeneralizedSyntheticControl:
                              "control_mean": y[:, :n0].mean(axis=1)})
         factors = pd.DataFrame({"time": times})
         for k in range(core.r):
-            factors[f"f{k + 1}"] = core.ife.factor[:, k]
+            factors[f"f{k + 1}"] = core.factor[:, k]
         return GeneralizedFit(
             att_avg=core.att_avg, std_error=se_avg,
             ci_lower=core.att_avg - z * se_avg if ok else math.nan,
             ci_upper=core.att_avg + z * se_avg if ok else math.nan,
             p_value=float(2 * stats.norm.sf(abs(core.att_avg) / se_avg)) if ok else math.nan,
             r=core.r, att=att, cv=core.cv,
-            beta={c: float(b) for c, b in zip(covariates, core.ife.beta, strict=True)},
+            beta={c: float(b) for c, b in zip(covariates, core.beta, strict=True)},
             factors=factors, effects=effects, path=path, sigma2=sigma2, pre_rmspe=pre_rmspe,
             n_treated=n_tr, n_control=n0, n_dropped_treated=n_drop_tr, n_donors_dropped=dropped,
             inference=self.inference, replications=self.replications, n_failed_draws=failed,
@@ -743,7 +978,7 @@ class GeneralizedSyntheticControl:
         res = self.fit_details(data, unit=unit, time=time, outcome=outcome,
                                treatment=treatment, covariates=covariates)
         details: dict[str, Any] = {
-            "r": res.r, "force": self.force, "criterion": self.criterion,
+            "r": res.r, "force": self.force, "em": self.em, "criterion": self.criterion,
             "inference": self.inference, "replications": self.replications,
             "cv": res.cv if res.cv is not None else [],
             "att_by_event_time": res.att, "beta": res.beta, "sigma2": res.sigma2,
@@ -753,7 +988,8 @@ class GeneralizedSyntheticControl:
                               .nunique() > 1),
             "warnings": list(res.warnings)}
         return EffectEstimate(
-            design="synthetic_control", estimator="generalized_synthetic_control",
+            design="synthetic_control",
+            estimator="generalized_synthetic_control" + (":em" if self.em else ""),
             outcome=outcome, estimand="ATT", scale="difference", estimate=res.att_avg,
             std_error=res.std_error, ci_lower=res.ci_lower, ci_upper=res.ci_upper,
             p_value=res.p_value, n_treated=res.n_treated, n_control=res.n_control,

@@ -134,7 +134,11 @@ def forest_plot(estimates: pd.DataFrame, truth: Mapping[str, Any] | None = None)
     df = estimates.reset_index(drop=True)
     ratio = bool(len(df)) and all(s in _RATIO_SCALES for s in df["scale"])
     true = dict((truth or {}).get("outcomes", {}))
-    fig = Figure(figsize=(7.5, 0.45 * len(df) + 1.8))
+    labels = [f"{str(o).replace('_', ' ')} - {m}" for o, m in zip(df["outcome"], df["method"], strict=False)]
+    # long labels (negative controls, alternative specifications) widen the figure rather
+    # than squeeze the axis
+    width = max(7.5, 5.0 + 0.075 * max((len(x) for x in labels), default=0))
+    fig = Figure(figsize=(width, 0.45 * len(df) + 1.8))
     ax = fig.add_subplot()
     y = np.arange(len(df))[::-1]
     for yi, (_, row) in zip(y, df.iterrows(), strict=False):
@@ -158,7 +162,6 @@ def forest_plot(estimates: pd.DataFrame, truth: Mapping[str, Any] | None = None)
         ax.set_xlabel("ratio (log scale); below 1 = fewer events with the intervention")
     else:
         ax.set_xlabel("effect")
-    labels = [f"{str(o).replace('_', ' ')} - {m}" for o, m in zip(df["outcome"], df["method"], strict=False)]
     ax.set_yticks(y, labels)
     handles, names = ax.get_legend_handles_labels()
     if handles:

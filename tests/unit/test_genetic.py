@@ -138,3 +138,25 @@ def test_history_plot_returns_figure_and_data(lalonde: pd.DataFrame) -> None:
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 1
     pd.testing.assert_frame_equal(data, g.history)
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), g.history["best"])
+
+
+def test_pvalue_search_starts_from_the_smd_search(lalonde: pd.DataFrame) -> None:
+    """Warm start: the SMD search's best weights seed the p-value search (same seed, same
+    random stream), so the result is never lexically worse than those weights."""
+    from impacteval.matching.covariates import encode
+    from impacteval.matching.distance import cholesky_whitening, design_matrix, pooled_covariance
+    from impacteval.matching.genetic import _Evaluator, _lexically_better
+
+    X, t = lalonde[COVARIATES], lalonde["treat"].to_numpy()
+    smd = GeneticMatcher(loss="smd", pop_size=10, max_generations=2, wait_generations=4,
+                         seed=3).fit(X, t)
+    warm = GeneticMatcher(loss="pvalue", pop_size=10, max_generations=4, wait_generations=4,
+                          seed=3).fit(X, t)
+    Z, _ = design_matrix(X)
+    tb = t.astype(bool)
+    B, _, _ = encode(X, drop_first=False, where="test")
+    ev = _Evaluator(Z @ cholesky_whitening(pooled_covariance(Z, tb)), tb, B, "pvalue", 1)
+    assert not _lexically_better(ev.loss(smd.weights), warm.loss)
+    cold = GeneticMatcher(loss="pvalue", pop_size=10, max_generations=4, wait_generations=4,
+                          seed=3, warm_start=False).fit(X, t)
+    assert not np.array_equal(cold.weights, warm.weights)

@@ -40,7 +40,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         raise ImpactEvalError("must be at least 1000", where="--persons",
                               hint="small worlds have no care-home residents to evaluate")
     truth = generate(args.persons, args.seed, Path(args.out), rate_ratio=args.rate_ratio,
-                     progress=not args.quiet)
+                     progress=not args.quiet, chunk_persons=args.chunk_persons)
     print(f"wrote synthetic extract to {args.out} (true rate ratio {truth['outcomes']['emergency_admissions']['value']} "
           "on emergency admissions; see truth.json)")
     return 0
@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--rate-ratio", type=float, default=0.75,
                    help="true effect on emergency admissions and A&E attendances (default 0.75)")
+    p.add_argument("--chunk-persons", type=int, default=None,
+                   help="write in chunks of this many persons (one Parquet file per chunk in a "
+                        "folder per table), so large extracts need the memory of one chunk only")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=_cmd_synth)
 

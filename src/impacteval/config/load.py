@@ -62,14 +62,15 @@ def _format(err: ValidationError, source: str) -> ConfigError:
 def _resolve_paths(cfg: Config, base: Path) -> Config:
     """Make data paths absolute relative to the config file's folder."""
 
-    def fix(p: Path | None) -> Path | None:
-        if p is None or p.is_absolute():
+    def fix(p: Any) -> Any:
+        if not isinstance(p, Path) or p.is_absolute():  # None or a catalog table
             return p
         return base / p
 
     data_updates = {
         name: fix(getattr(cfg.data, name))
-        for name in ("persons", "apc_episodes", "ae_attendances", "op_appointments", "deaths", "settings", "table")
+        for name in ("persons", "apc_episodes", "ae_attendances", "op_appointments", "deaths", "settings", "table",
+                     "temp_directory")
         if getattr(cfg.data, name) is not None
     }
     updates: dict[str, Any] = {"data": cfg.data.model_copy(update=data_updates)}

@@ -1,4 +1,5 @@
-"""Read one input table (Parquet or CSV) onto the engine, with the user's column renames.
+"""Read one input table (Parquet, CSV, a folder or glob of Parquet files, or a Spark catalog
+table) onto the engine, with the user's column renames.
 
 CSV files are read with every column as a string, so codes keep their leading zeros (``01``)
 and letters (``2A``); the loader casts them per the contract afterwards. Parquet keeps its own
@@ -8,12 +9,14 @@ types and is cast the same way.
 from __future__ import annotations
 
 import difflib
+import glob
 from collections.abc import Mapping
 from pathlib import Path
 
 import ibis
 from ibis.backends import BaseBackend
 
+from impacteval.config.models import CatalogTable
 from impacteval.data.contract import TableSchema
 from impacteval.exceptions import SchemaError
 
@@ -21,15 +24,34 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
 
 
-def check_file(table: str, path: Path | None) -> Path:
-    """Return ``path`` if it names a readable Parquet or CSV file, else raise ``SchemaError``.
+def is_glob(path: Path) -> bool:
+    """True if ``path`` holds a wildcard (``*``, ``?``, ``[``) and names a set of files."""
+    return any(ch in str(path) for ch in "*?[")
 
-    A directory is accepted for Parquet (a partitioned dataset, as Spark writes).
+
+def check_file(table: str, path: Path | CatalogTable | None) -> Path | CatalogTable:
+    """Return ``path`` if it names readable input, else raise ``SchemaError``.
+
+    Accepted: a Parquet or CSV file; a folder of Parquet files (a partitioned dataset, as
+    Spark or ``synth-data --chunk-persons`` write); a glob of Parquet files
+    (``extract/apc_*.parquet``); a catalog table (``{table: catalog.schema.name}``), which is
+    checked when it is read on the engine.
     """
     where = f"data.{table}"
+    if isinstance(path, CatalogTable):
+        return path
     if path is None:
         raise SchemaError("no file given", where=where, hint=f"set data.{table} to a Parquet or CSV file")
     path = Path(path)
+    if is_glob(path):
+        matches = sorted(glob.glob(str(path)))
+        if not matches:
+            raise SchemaError(f"no files match {path}", where=where,
+                              hint="check the pattern (relative paths are relative to the config file's folder)")
+        if not all(m.lower().endswith(PARQUET_SUFFIXES) for m in matches):
+            raise SchemaError(f"{path} matches files that are not Parquet", where=where,
+                              hint="a pattern must match Parquet files only (*.parquet)")
+        return path
     if not path.exists():
         raise SchemaError(
             f"file not found: {path}", where=where,
@@ -49,11 +71,16 @@ def check_file(table: str, path: Path | None) -> Path:
     return path
 
 
-def read_raw(con: BaseBackend, table: str, path: Path) -> ibis.Table:
-    """Read a file lazily onto ``con``: Parquet with its types, CSV with all columns as strings."""
-    name = path.name.lower()
+def read_raw(con: BaseBackend, table: str, path: Path | CatalogTable) -> ibis.Table:
+    """Read an input lazily onto ``con``: Parquet with its types, CSV with all columns as strings,
+    a catalog table as the catalog holds it."""
     backend = getattr(con, "name", "")
+    if isinstance(path, CatalogTable):
+        return _read_catalog(con, table, path)
+    name = path.name.lower()
     try:
+        if is_glob(path):
+            return con.read_parquet(str(path))
         if path.is_dir():
             source = str(path / "*.parquet") if backend == "duckdb" else str(path)
             return con.read_parquet(source)
@@ -68,6 +95,25 @@ def read_raw(con: BaseBackend, table: str, path: Path) -> ibis.Table:
         raise SchemaError(
             f"could not read {path.name} ({type(exc).__name__})", where=f"data.{table}",
             hint="check the file is a valid Parquet file or a UTF-8 CSV with a header row",
+        ) from exc
+
+
+def _read_catalog(con: BaseBackend, table: str, ref: CatalogTable) -> ibis.Table:
+    """``catalog.schema.name`` from the Spark catalog (Unity Catalog on Databricks)."""
+    where = f"data.{table}.table"
+    if getattr(con, "name", "") != "pyspark":
+        raise SchemaError("catalog tables can only be read on Spark", where=where,
+                          hint="set data.engine: spark, or give a file path instead")
+    *namespace, name = ref.table.split(".")
+    database: tuple[str, str] | str | None = (
+        (namespace[0], namespace[1]) if len(namespace) == 2 else namespace[0] if namespace else None
+    )
+    try:
+        return con.table(name, database=database)
+    except Exception as exc:  # pyspark's AnalysisException, ibis' TableNotFound
+        raise SchemaError(
+            f"table {ref.table} not found in the Spark catalog ({type(exc).__name__})", where=where,
+            hint="check the name (catalog.schema.table) and that this session may read it",
         ) from exc
 
 

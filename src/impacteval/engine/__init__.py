@@ -23,7 +23,8 @@ def connect(
     engine
         ``"duckdb"`` (embedded, out-of-core) or ``"spark"`` (an existing or local SparkSession).
     memory_limit, threads, temp_directory
-        DuckDB settings; ``memory_limit`` such as ``"8GB"`` makes DuckDB spill to
+        DuckDB settings (config keys ``data.memory_limit``, ``data.threads``,
+        ``data.temp_directory``); ``memory_limit`` such as ``"8GB"`` makes DuckDB spill to
         ``temp_directory`` instead of running out of memory.
     spark_session
         A SparkSession to use (on Databricks, the platform's ``spark``).
@@ -35,7 +36,8 @@ def connect(
         if threads:
             con.raw_sql(f"SET threads={int(threads)}")
         if temp_directory:
-            con.raw_sql(f"SET temp_directory='{temp_directory}'")
+            quoted = str(temp_directory).replace("'", "''")
+            con.raw_sql(f"SET temp_directory='{quoted}'")
         return con
     if engine == "spark":
         if spark_session is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import platform
@@ -20,6 +21,19 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def _describe_input(source: Any) -> dict[str, Any]:
+    """A file's name and hash; for a folder or glob of Parquet files, their names and one hash
+    over the files' hashes in name order; for a catalog table, its name."""
+    if not isinstance(source, Path):
+        return {"table": str(getattr(source, "table", source))}
+    if source.is_file():
+        return {"file": source.name, "sha256": sha256_file(source)}
+    files = (sorted(source.glob("*.parquet")) if source.is_dir()
+             else sorted(Path(p) for p in glob.glob(str(source))))
+    combined = hashlib.sha256("".join(sha256_file(f) for f in files).encode()).hexdigest()
+    return {"files": source.name, "n_files": len(files), "sha256": combined}
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
@@ -49,8 +63,7 @@ def build_manifest(
     """Manifest of a run (it holds timings, so unlike results.json it differs run to run)."""
     return {
         "config_sha256": config_hash(config),
-        "inputs": {name: {"file": path.name, "sha256": sha256_file(path)}
-                   for name, path in sorted(inputs.items()) if path.is_file()},
+        "inputs": {name: _describe_input(source) for name, source in sorted(inputs.items())},
         "seed": seed,
         "engine": engine,
         "versions": package_versions(),

@@ -35,15 +35,20 @@ def _as_config(config: Config | str | Path) -> Config:
     return config if isinstance(config, Config) else load_config(config)
 
 
-def _input_paths(cfg: Config) -> dict[str, Path]:
+def _input_paths(cfg: Config) -> dict[str, Any]:
+    """The inputs by name: paths (file, folder, glob) or catalog tables."""
     names = ("table",) if cfg.data.analysis_ready else (*CONTRACT_TABLES, "settings")
     return {n: getattr(cfg.data, n) for n in names if getattr(cfg.data, n) is not None}
 
 
 def _check_config_against_world(cfg: Config) -> None:
     """Checks that need no data: files exist, dates are coherent."""
+    from impacteval.data.readers import check_file
+
     for name, path in _input_paths(cfg).items():
-        if not path.is_file():
+        if name != "table":  # episode tables: a file, a folder or glob of Parquet, a catalog table
+            check_file(name, path)
+        elif not path.is_file():
             raise ConfigError("input file not found", where=f"data.{name}",
                               hint="check the path (relative paths are relative to the config file)")
     if cfg.cohort is not None:
@@ -62,7 +67,9 @@ def _check_config_against_world(cfg: Config) -> None:
 def _connect(cfg: Config) -> Any:
     from impacteval.engine import connect
 
-    return connect(cfg.data.engine, memory_limit=cfg.data.memory_limit)
+    temp = cfg.data.temp_directory
+    return connect(cfg.data.engine, memory_limit=cfg.data.memory_limit, threads=cfg.data.threads,
+                   temp_directory=None if temp is None else str(temp))
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -112,7 +119,7 @@ def _check_ready_table(cfg: Config, frame: pd.DataFrame) -> None:
 
 def _load_truth(cfg: Config) -> dict[str, Any] | None:
     anchor = cfg.data.persons or cfg.data.table
-    if anchor is None:
+    if not isinstance(anchor, Path):  # none, or a catalog table
         return None
     path = anchor.parent / "truth.json"
     if not path.is_file():

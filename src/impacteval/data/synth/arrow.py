@@ -19,15 +19,27 @@ def hex_tokens(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_HEX[digits]).view("S16").ravel()
 
 
-def unique_tokens(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` distinct pseudonymised tokens (16 hex characters) drawn from ``rng``."""
-    values = rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64)
+def unique_tokens(rng: np.random.Generator, n: int, part: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """``n`` distinct pseudonymised tokens (16 hex characters) drawn from ``rng``.
+
+    ``part = (i, k)`` draws from the ``i``-th of ``k`` disjoint slices of the token space, so
+    the chunks of a chunked extract never share a token.
+    """
+    lo, hi = _slice(2**63, part)
+    values = rng.integers(lo, hi, size=n, dtype=np.int64).astype(np.uint64)
     while np.unique(values).size < n:  # collisions are ~1e-7 likely at 1M; redraw to be sure
         _, first = np.unique(values, return_index=True)
         dup = np.ones(n, dtype=bool)
         dup[first] = False
-        values[dup] = rng.integers(0, 2**63, size=int(dup.sum()), dtype=np.int64).astype(np.uint64)
+        values[dup] = rng.integers(lo, hi, size=int(dup.sum()), dtype=np.int64).astype(np.uint64)
     return hex_tokens(values)
+
+
+def _slice(size: int, part: tuple[int, int]) -> tuple[int, int]:
+    """Bounds ``[lo, hi)`` of the ``i``-th of ``k`` equal slices of ``range(size)``."""
+    i, k = part
+    width = size // k
+    return i * width, (i + 1) * width if i + 1 < k else size
 
 
 def from_bytes(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:

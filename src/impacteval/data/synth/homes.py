@@ -33,9 +33,14 @@ def build_homes(
     lsoa_imd: np.ndarray,
     gp_first: np.ndarray,
     n_gp: np.ndarray,
+    part: tuple[int, int] = (0, 1),
 ) -> Homes:
     """Care homes per area (about MOVERS_PER_HOME movers each, at least two: one nursing,
-    one residential); in 04N most are intervention homes."""
+    one residential); in 04N most are intervention homes.
+
+    ``part = (i, k)``: the ``i``-th of ``k`` chunks takes its SETTING_IDs from the ``i``-th
+    of ``k`` disjoint ranges, so chunks never share a setting.
+    """
     n_area = len(w.AREAS)
     expected = np.bincount(mover_area, minlength=n_area)
     n_homes = np.maximum(2, np.round(expected / w.MOVERS_PER_HOME)).astype(np.int64)
@@ -58,7 +63,9 @@ def build_homes(
     intervention[rng.permutation(in_04n)[n_non:]] = True
     lsoa_idx = lsoa_first[area] + (rng.random(area.size) * n_lsoa[area]).astype(np.int64)
     gp_idx = gp_first[area] + (rng.random(area.size) * n_gp[area]).astype(np.int64)
-    ids = rng.choice(900_000_000, size=area.size, replace=False) + 100_000_000
+    i, k = part
+    span = 900_000_000 // k
+    ids = rng.choice(span, size=area.size, replace=False) + 100_000_000 + i * span
     setting_id = np.char.add(b"1-", ids.astype("S9"))
     return Homes(
         setting_id=setting_id,

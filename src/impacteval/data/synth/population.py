@@ -152,8 +152,14 @@ def _conditions(
     return has, code
 
 
-def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Homes]:
-    """Simulate everybody in the synthetic world (see module docstring)."""
+def build_people(
+    rng: np.random.Generator, n_persons: int, part: tuple[int, int] = (0, 1)
+) -> tuple[People, Homes]:
+    """Simulate everybody in the synthetic world (see module docstring).
+
+    ``part = (i, k)`` marks chunk ``i`` of ``k`` of a chunked extract: its tokens and
+    SETTING_IDs come from disjoint ranges, so chunks can be written one after another.
+    """
     n_mover = int(round(w.CARE_HOME_SHARE * n_persons))
     n_general = n_persons - n_mover
     n_orphan = max(1, int(round(w.ORPHAN_SHARE * n_persons)))
@@ -272,7 +278,9 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
     gp_idx = pick(gp_first, n_gp, area)
 
     # --- care homes and who moves where --------------------------------------------------------
-    homes = build_homes(rng, area_m, lsoa_first, n_lsoa, lsoa_numbers, lsoa_imd, gp_first, n_gp)
+    homes = build_homes(
+        rng, area_m, lsoa_first, n_lsoa, lsoa_numbers, lsoa_imd, gp_first, n_gp, part
+    )
     p_nursing = 1.0 / (1.0 + np.exp(-(-0.2 + 0.8 * zm + 0.03 * agem)))
     wants_nursing = rng.random(n_mover) < p_nursing
     home_m = assign_homes(rng, homes, area_m, wants_nursing)
@@ -324,7 +332,7 @@ def build_people(rng: np.random.Generator, n_persons: int) -> tuple[People, Home
 
     people = People(
         n_persons=n_persons,
-        token=unique_tokens(rng, n),
+        token=unique_tokens(rng, n, part),
         birth=birth,
         sex=sex,
         ethnos=ethnos,

@@ -128,17 +128,18 @@ def test_em_cross_validated(request: pytest.FixtureRequest, name: str, data_fixt
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "data_fixture", "roles"), [
-    ("simdata", "simdata", {**SIM_ROLES, "covariates": ["X1", "X2"]}),
-    ("turnout", "turnout", TURNOUT_ROLES),
+@pytest.mark.parametrize(("name", "data_fixture", "roles", "params"), [
+    ("simdata", "simdata", {**SIM_ROLES, "covariates": ["X1", "X2"]}, {}),
+    ("turnout", "turnout", TURNOUT_ROLES, {}),
+    ("simdata_em", "simdata", {**SIM_ROLES, "covariates": ["X1", "X2"]}, {"em": True, "r": 2}),
 ])
 def test_parametric_bootstrap_se_within_monte_carlo_error(
         request: pytest.FixtureRequest, name: str, data_fixture: str,
-        roles: dict[str, Any]) -> None:
+        roles: dict[str, Any], params: dict[str, Any]) -> None:
     b = 400
     data = request.getfixturevalue(data_fixture)
-    fit = GeneralizedSyntheticControl(force="two-way", replications=b, seed=7).fit_details(
-        data, **roles)
+    fit = GeneralizedSyntheticControl(force="two-way", replications=b, seed=7,
+                                      **params).fit_details(data, **roles)
     ref = REF_MC[f"{name}_parametric"]
     rel_mc = math.sqrt(1 / (2 * b) + 1 / (2 * ref["nboots"]))
     assert fit.std_error == pytest.approx(ref["se_avg"], rel=3 * rel_mc)

@@ -16,6 +16,9 @@ pre-periods: the first ``r`` whose mean squared prediction error improves on eve
 ``r`` by more than the relative ``tol`` (gsynth's rule), or by Bai and Ng's PC criterion
 (``criterion="pc"``). Because the treated unit's counterfactual is a projection on factors
 rather than a convex combination of donors, it can lie outside the donors' convex hull.
+With ``em=True`` (Gobillon and Magnac 2016; gsynth ``EM = TRUE``) the model is fitted on the
+controls and the treated units' pre-periods together, the treated post-period cells being
+missing values imputed by EM from an additive fixed-effects start.
 
 Several treated units and staggered adoption are handled as in gsynth: each treated unit gets
 its own pre-period, the average ATT is the mean effect over all treated unit-periods, and the
@@ -32,11 +35,13 @@ the bootstrap standard deviations, intervals and p-values are normal. Estimates,
 cross-validation table and the ATT by period agree with gsynth 1.2.1 on its ``simdata`` and
 ``turnout`` data; see ``tests/reference/test_gsynth_reference.py``.
 
-Differences from gsynth (none affects a balanced panel's estimates): the panel must be
+Differences from gsynth (none affects the reference tests' estimates): the panel must be
 balanced for the treated units (controls with missing outcomes are dropped from the donor
 pool); a leave-one-out fit that cannot be computed makes that number of factors ineligible
 (gsynth stops summing prediction errors); in the nonparametric bootstrap with staggered adoption
-the ATT by period is aligned by event time in every draw (gsynth aligns by position).
+the ATT by period is aligned by event time in every draw (gsynth aligns by position); with EM,
+no fixed effects and no factors or covariates, the grand mean is over the observed cells
+(gsynth divides the sum over every cell by the number observed).
 """
 
 from __future__ import annotations

@@ -62,6 +62,10 @@ def test_callaway_santanna_mpdta_from_config(tmp_path: Path) -> None:
     bounds = pd.read_csv(out / "figures" / "sensitivity_bounds.csv")
     assert list(bounds.columns[:3]) == ["m_bar", "lower", "upper"]
     assert res["diagnostics"]["sensitivity_relative_magnitudes"]["breakdown_m_bar"] > 0
+    # smoothness confidence intervals (covariance from the influence functions): widen with M
+    flci = pd.read_csv(out / "figures" / "sensitivity_smoothness.csv")
+    assert len(flci) == 10 and flci["m"].iloc[0] == 0
+    assert (flci["ci_upper"] - flci["ci_lower"]).is_monotonic_increasing
     report = (out / "report.md").read_text()
     assert "figures/event_study.png" in report and "figures/sensitivity_bounds.png" in report
 
@@ -77,6 +81,9 @@ def test_twoway_with_bacon_and_sun_abraham(tmp_path: Path) -> None:
     comp = pd.read_csv(out / "figures" / "bacon_decomposition.csv")
     assert (comp["weight"] * comp["estimate"]).sum() == pytest.approx(est["estimate"], abs=1e-10)
     assert "figures/bacon_decomposition.png" in (out / "report.md").read_text()
+    smooth = res["diagnostics"]["sensitivity_smoothness"]
+    assert smooth["target_event_times"] == {"0": 1.0, "1": 0.0, "2": 0.0, "3": 0.0}
+    assert "figures/sensitivity_smoothness.png" in (out / "report.md").read_text()
 
     ref = json.loads((DATA / "did_event_study_pyfixest.json").read_text())["sun_abraham"]
     sub = tmp_path / "sa"

@@ -372,6 +372,14 @@ class DiDSpec(_Model):
     sensitivity_m_bar: list[float] = Field(
         default_factory=lambda: [0.0, 0.5, 1.0, 1.5, 2.0],
         description="Mbar values of the Rambachan-Roth relative-magnitude bounds.")
+    sensitivity_m: list[float] | None = Field(
+        None, description="M values of the Rambachan-Roth smoothness confidence intervals "
+        "(outcome units per period squared); default: HonestDiD's grid, 0 to an upper bound "
+        "from the pre-period coefficients.")
+    sensitivity_target: int | None = Field(
+        None, ge=0, description="Post-adoption event time the sensitivity analyses are about "
+        "(default: the average over post periods for the relative-magnitude bounds, event "
+        "time 0 for the smoothness intervals, as HonestDiD).")
     ci_level: float = Field(0.95, gt=0.5, lt=1)
 
     @model_validator(mode="after")
@@ -381,6 +389,8 @@ class DiDSpec(_Model):
             raise ValueError("window must be [lo, hi] with lo <= reference < 0 <= hi")
         if any(m < 0 for m in self.sensitivity_m_bar):
             raise ValueError("sensitivity_m_bar values must be >= 0")
+        if self.sensitivity_m is not None and any(m < 0 for m in self.sensitivity_m):
+            raise ValueError("sensitivity_m values must be >= 0")
         return self
 
 

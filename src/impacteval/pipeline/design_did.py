@@ -239,8 +239,29 @@ def _pretrend_record(wald: Mapping[str, Any], chosen: str, source: str) -> dict[
     return rec
 
 
+def _cs_dynamic_cov(cfg: Config, p: Prepared, frame: pd.DataFrame, outcome: str,
+                    table: pd.DataFrame) -> np.ndarray:
+    """Covariance of the Callaway-Sant'Anna event-study estimates (the dynamic aggregation's
+    influence functions, clustered as the estimate), rows with a standard error, in order."""
+    from impacteval.estimators.did import CallawaySantAnna
+    from impacteval.estimators.did.aggregation import cluster_sums
+
+    did, unit, time, cohort = _roles(cfg, p)
+    gt = CallawaySantAnna(control_group=did.control_group, est_method=did.est_method,
+                          anticipation=did.anticipation, base_period=did.base_period,
+                          ).estimate_cells(frame, outcome=outcome, unit=unit, time=time,
+                                           cohort=cohort, covariates=p.covariates,
+                                           clusters=_cluster(cfg, p))
+    agg = gt.aggregate("dynamic")
+    ok = np.isfinite(agg.table["std_error"].to_numpy(dtype=float))
+    psi = cluster_sums(agg.influence[:, ok], gt.unit_cluster)
+    cov: np.ndarray = psi.T @ psi / gt.n_units**2
+    return cov
+
+
 def _event_study_diagnostics(cfg: Config, p: Prepared, frame: pd.DataFrame, outcome: str,
-                             first: Any, notes: list[str]) -> tuple[dict[str, Any], Any, Any]:
+                             first: Any, notes: list[str]
+                             ) -> tuple[dict[str, Any], Any, Any, np.ndarray | None]:
     """Event-study table, figure and pre-trend test for the first outcome."""
     from impacteval.estimators.did import dynamic_plot, event_study
     from impacteval.estimators.did.event_study import small_cluster_pretrend
@@ -273,7 +294,10 @@ def _event_study_diagnostics(cfg: Config, p: Prepared, frame: pd.DataFrame, outc
                 wald["bootstrap_p_value"] = sa.pretrend_wald["bootstrap_p_value"]
                 wald["bootstrap_draws"] = sa.pretrend_wald["bootstrap_draws"]
                 source += "; wild bootstrap on the Sun-Abraham event study"
-        return _pretrend_record(wald, did.pretrend_test, source), table, fig
+        cov = None
+        if did.base_period == "universal":
+            cov = _cs_dynamic_cov(cfg, p, frame, outcome, table)
+        return _pretrend_record(wald, did.pretrend_test, source), table, fig, cov
     method: EventMethod = "sun_abraham" if did.estimator == "sun_abraham" else "twfe"
     y = outcome
     data = frame
@@ -291,12 +315,13 @@ def _event_study_diagnostics(cfg: Config, p: Prepared, frame: pd.DataFrame, outc
     label = f"{outcome} per {_PER:,.0f} exposure" if did.estimator == "poisson" else outcome
     fig = res.plot(title=f"{label}: event study ({method})")
     return (_pretrend_record(res.pretrend_wald, did.pretrend_test, f"event study ({method})"),
-            table, fig)
+            table, fig, res.cov)
 
 
 def analyse_did(cfg: Config, p: Prepared) -> AnalysisOutput:
     """Stages 5-7 of the DiD design (see the module docstring)."""
     from impacteval.estimators.did import bacon_decomposition, relative_magnitude_bounds
+    from impacteval.estimators.did.sensitivity import smoothness_flci
 
     p = prepare_ready_panel(cfg, p)
     did, unit, time, cohort = _roles(cfg, p)
@@ -323,7 +348,7 @@ def analyse_did(cfg: Config, p: Prepared) -> AnalysisOutput:
     es = _diagnostic(lambda: _event_study_diagnostics(cfg, p, frame, first, estimates[0], notes),
                      notes)
     if es is not None:
-        pretrend, table, fig = es
+        pretrend, table, fig, cov = es
         diagnostics["pretrend_wald"] = pretrend
         figures["event_study"] = fig
         figure_data["event_study"] = table
@@ -333,7 +358,7 @@ def analyse_did(cfg: Config, p: Prepared) -> AnalysisOutput:
                          "to period -1 (did.base_period: universal)")
         else:
             sens = _diagnostic(lambda: relative_magnitude_bounds(
-                table, m_bar=did.sensitivity_m_bar), notes)
+                table, m_bar=did.sensitivity_m_bar, target=did.sensitivity_target), notes)
         if sens is not None:
             diagnostics["sensitivity_relative_magnitudes"] = {
                 "identified_set": sens.table.to_dict(orient="records"),
@@ -345,6 +370,21 @@ def analyse_did(cfg: Config, p: Prepared) -> AnalysisOutput:
             figure_data["sensitivity_bounds"] = sens.table
             figures["sensitivity_bounds"] = sens.plot(
                 title=f"{first}: Rambachan-Roth relative-magnitude bounds")
+        if cov is not None:
+            sd = _diagnostic(lambda: smoothness_flci(
+                table, cov, m=did.sensitivity_m, target=did.sensitivity_target,
+                ci_level=did.ci_level), notes)
+            if sd is not None:
+                diagnostics["sensitivity_smoothness"] = {
+                    "confidence_intervals": sd.table.to_dict(orient="records"),
+                    "usual_interval": list(sd.original), "target_event_times": sd.weights,
+                    "breakdown_m": sd.breakdown, "m_upper_bound": sd.m_upper_bound,
+                    "note": "Rambachan-Roth fixed-length confidence intervals under "
+                            "Delta^SD(M) (validated against HonestDiD)",
+                }
+                figure_data["sensitivity_smoothness"] = sd.table
+                figures["sensitivity_smoothness"] = sd.plot(
+                    title=f"{first}: Rambachan-Roth smoothness confidence intervals")
     else:
         diagnostics["pretrend_wald"] = {"available": False, "reason": notes[-1]}
     if did.estimator in ("twoway", "event_study"):

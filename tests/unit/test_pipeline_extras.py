@@ -221,3 +221,30 @@ def test_imd_gap_falls_back_to_the_quintiles_that_were_estimated(tmp_path: Path)
     assert record["gap_levels"] == ["2", "5"]
     assert "gap between IMD quintile (1 = most deprived) 2 and 5" in (
         outcome.out_dir / "report.html").read_text()
+
+
+def test_negative_control_columns_are_split_by_position_when_a_build_renames_them() -> None:
+    import yaml
+
+    from impacteval.pipeline.design_registry import Prepared
+    from impacteval.pipeline.extras import build_config, split_outcomes
+
+    repo = Path(__file__).resolve().parents[2]
+    raw = yaml.safe_load((repo / "configs" / "demo.yaml").read_text())
+    raw["outcomes"] = ["emergency_admissions", "ae_attendances"]
+    raw["negative_controls"] = {"outcomes": ["elective_admissions"]}
+    cfg = parse_config(raw, base_dir=repo / "configs")
+    assert build_config(cfg).outcomes == [*cfg.outcomes, "elective_admissions"]
+    empty = pd.DataFrame(columns=["FLOW"])
+
+    def prepared(outcomes: list[str]) -> Prepared:
+        return Prepared(frame=pd.DataFrame(), attrition=empty, source="s", outcomes=outcomes)
+
+    renamed = prepared(["emergency_admissions_rate", "ae_attendances_rate",
+                        "elective_admissions_rate"])
+    assert split_outcomes(cfg, renamed) == (["emergency_admissions_rate",
+                                             "ae_attendances_rate"],
+                                            ["elective_admissions_rate"])
+    same = prepared(["emergency_admissions", "elective_admissions", "ae_attendances", "x"])
+    assert split_outcomes(cfg, same) == (["emergency_admissions", "ae_attendances", "x"],
+                                         ["elective_admissions"])

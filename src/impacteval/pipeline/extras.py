@@ -91,12 +91,30 @@ def build_config(cfg: Config) -> Config:
     return built
 
 
+def split_outcomes(cfg: Config, prepared: Prepared) -> tuple[list[str], list[str]]:
+    """The analysis table's main and negative-control outcome columns.
+
+    On episode tables the negative controls were built after the main outcomes
+    (:func:`build_config`); a design's build may rename outcome columns (e.g. a ``_rate``
+    suffix), so when it kept one column per outcome they are split by position, otherwise by
+    name. On an analysis-ready table the negative controls are the named columns.
+    """
+    nc = _nc_outcomes(cfg)
+    if not nc:
+        return list(prepared.outcomes), []
+    outcomes = list(prepared.outcomes)
+    if cfg.data.analysis_ready:
+        return [o for o in outcomes if o not in nc], nc
+    extra = [o for o in nc if o not in cfg.outcomes]
+    if len(outcomes) == len(cfg.outcomes) + len(extra):
+        return outcomes[:len(cfg.outcomes)], outcomes[len(cfg.outcomes):]
+    return [o for o in outcomes if o not in nc], [o for o in outcomes if o in nc]
+
+
 def main_prepared(cfg: Config, prepared: Prepared) -> Prepared:
     """The analysis table's roles for the main analysis (without negative-control outcomes)."""
-    nc = set(_nc_outcomes(cfg))
-    if not nc:
-        return prepared
-    return replace(prepared, outcomes=[o for o in prepared.outcomes if o not in nc])
+    main, nc = split_outcomes(cfg, prepared)
+    return replace(prepared, outcomes=main) if nc else prepared
 
 
 def _quiet(cfg: Config) -> Config:
@@ -365,8 +383,9 @@ def _negative_controls(cfg: Config, handler: DesignHandler, prepared: Prepared,
     assert nc is not None
     quiet = _quiet(cfg)
     estimates: list[EffectEstimate] = []
-    if nc.outcomes:
-        p = replace(prepared, outcomes=list(nc.outcomes))
+    nc_columns = split_outcomes(cfg, prepared)[1]
+    if nc_columns:
+        p = replace(prepared, outcomes=nc_columns)
         out = _try(lambda: handler.analyse(quiet, p), "negative_controls.outcomes", notes)
         if out is not None:
             estimates += _mark(out.estimates, negative_control="outcome")
@@ -381,7 +400,7 @@ def _negative_controls(cfg: Config, handler: DesignHandler, prepared: Prepared,
                    f"negative_controls.exposures ({name})", notes)
         if out is not None:
             estimates += _mark(out.estimates, negative_control="exposure", exposure=name)
-    names = {k: list(v) for k, v in (("outcomes", nc.outcomes), ("exposures", nc.exposures))
+    names = {k: list(v) for k, v in (("outcomes", nc_columns), ("exposures", nc.exposures))
              if v}
     return estimates, names
 
@@ -410,8 +429,13 @@ def _alternatives(cfg: Config, handler: DesignHandler, prepared: Prepared,
     diags: dict[str, Any] = {}
     for i, alt in enumerate(cfg.alternative_specifications):
         where = f"alternative_specifications[{i}]"
-        derived = _derive(cfg, overrides(alt), None, where)
-        p = _prepared_for(derived, handler, prepared, episode, rebuild=False)
+        update = overrides(alt)
+        derived = _derive(cfg, update, None, where)
+        # a design that builds its own table (a panel, a series) builds it again when the
+        # alternative changes its section (e.g. the panel's periods)
+        rebuild = handler.build is not None and any(
+            k not in ("matching", "analysis") for k in update)
+        p = _prepared_for(derived, handler, prepared, episode, rebuild=rebuild)
         out = _try(lambda d=derived, p=p: handler.analyse(_quiet(d), p),
                    f"{where} ({alt.name})", notes)
         if out is not None:

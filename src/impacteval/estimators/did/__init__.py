@@ -18,11 +18,18 @@ from impacteval.estimators.did.panel_builder import build_panel
 from impacteval.estimators.did.plots import dynamic_plot, group_time_plot
 from impacteval.estimators.did.sensitivity import (
     RelativeMagnitudeBounds,
+    SmoothnessFLCI,
     relative_magnitude_bounds,
+    smoothness_flci,
 )
 from impacteval.estimators.did.staggered import CallawaySantAnna, GroupTimeATT, group_time_att
 from impacteval.estimators.did.two_by_two import DifferenceInDifferences, TwoWayFixedEffects
-from impacteval.estimators.did.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
+from impacteval.estimators.did.wild_bootstrap import (
+    WildBootstrapResult,
+    WildBootstrapWaldResult,
+    wild_bootstrap_wald,
+    wild_cluster_bootstrap,
+)
 
 __all__ = [
     "Aggregation",
@@ -36,9 +43,11 @@ __all__ = [
     "MatchedDiD",
     "PoissonDiD",
     "RelativeMagnitudeBounds",
+    "SmoothnessFLCI",
     "TwoWayFixedEffects",
     "WidePanel",
     "WildBootstrapResult",
+    "WildBootstrapWaldResult",
     "bacon_decomposition",
     "build_panel",
     "dynamic_plot",
@@ -47,6 +56,8 @@ __all__ = [
     "group_time_plot",
     "multiplier_bootstrap",
     "relative_magnitude_bounds",
+    "smoothness_flci",
     "wide_panel",
+    "wild_bootstrap_wald",
     "wild_cluster_bootstrap",
 ]

@@ -428,7 +428,7 @@ def _generalized(spec: SynthSpec, data: pd.DataFrame, roles: dict[str, str], out
     est = cls(**{k: v for k, v in options.items() if k in names})
     fit, w = _caught(lambda: est.fit_details(data, **roles))
     notes += w
-    estimate, _ = _caught(lambda: est.fit(data, **roles))
+    estimate = est.to_estimate(fit, outcome=roles["outcome"])
     eff = fit.effects.assign(unit=fit.effects["unit"].astype(str))
     paths = eff.rename(columns={"observed": "treated", "counterfactual": "synthetic",
                                 "effect": "gap"})

@@ -982,6 +982,10 @@ class GeneralizedSyntheticControl:
         """
         res = self.fit_details(data, unit=unit, time=time, outcome=outcome,
                                treatment=treatment, covariates=covariates)
+        return self.to_estimate(res, outcome=outcome)
+
+    def to_estimate(self, res: Any, *, outcome: str) -> EffectEstimate:
+        """Summarise a :meth:`fit_details` result as an :class:`EffectEstimate` (no refit)."""
         details: dict[str, Any] = {
             "r": res.r, "force": self.force, "em": self.em, "criterion": self.criterion,
             "inference": self.inference, "replications": self.replications,

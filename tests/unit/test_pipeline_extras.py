@@ -44,6 +44,19 @@ def test_heterogeneity_is_cochrans_q_on_the_log_scale() -> None:
     assert heterogeneity_p([d1, d2]) < 0.01
 
 
+def test_heterogeneity_agrees_with_statsmodels_meta_analysis() -> None:
+    """Cochran's Q as statsmodels' combine_effects(...).test_homogeneity() computes it."""
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    z = stats.norm.ppf(0.975)
+    log_rr = np.array([-0.4, -0.1, 0.05, -0.25])
+    se = np.array([0.12, 0.2, 0.15, 0.3])
+    ests = [_estimate(math.exp(b), math.exp(b - z * s), math.exp(b + z * s))
+            for b, s in zip(log_rr, se, strict=True)]
+    expected = combine_effects(log_rr, se**2).test_homogeneity().pvalue
+    assert heterogeneity_p(ests) == pytest.approx(expected, rel=1e-9)
+
+
 def test_builtin_groupings_of_the_care_home_cohort() -> None:
     frame = pd.DataFrame({"imd_decile": [1.0, 2, 3, 10, 5.0], "imd_missing": [0, 0, 0, 0, 1],
                           "age": [66, 74.9, 75, 90, 85], "female": [1, 0, 1, 0, 1],

@@ -451,7 +451,8 @@ class MatchingSpec(_Model):
         "covariate's own scale (nearest and optimal).")
     order: Literal["largest", "smallest", "random", "data"] = Field(
         "largest", description="Order in which treated units choose (nearest without "
-        "replacement); largest/smallest refer to the propensity.")
+        "replacement); largest/smallest refer to the propensity. Default for covariate "
+        "distances: data (as MatchIt).")
     exact: list[str] = Field(default_factory=list, description="Covariates matched exactly "
                              "(matching is done stratum by stratum).")
     covariates: list[str] | None = Field(None, description="Default: every covariate the cohort builds.")
@@ -474,6 +475,11 @@ class MatchingSpec(_Model):
             data.setdefault("replace", True)
             data.setdefault("caliper", None)
             data.setdefault("distance", "generalized_mahalanobis")
+        # MatchIt's default order: largest propensity first, data order for covariate distances
+        if isinstance(data, dict) and data.get("distance") not in (None, "logit_propensity",
+                                                                   "propensity"):
+            data = dict(data)
+            data.setdefault("order", "data")
         return data
 
     @model_validator(mode="after")

@@ -168,3 +168,30 @@ def test_residual_diagnostics_against_r() -> None:
     assert d.ljung_box_stat == pytest.approx(ref["ljung_box_stat"], rel=1e-9)
     assert d.ljung_box_p == pytest.approx(ref["ljung_box_p"], rel=1e-9)
     assert d.durbin_watson == pytest.approx(ref["durbin_watson"], rel=1e-12)
+
+
+SARIMA = json.loads((DATA / "its_r_sarima.json").read_text())
+SARIMA_CASES = [
+    ("seatbelts_log_sar12", dict(arima_order=(1, 0, 0), seasonal_order=(1, 0, 0, 12),
+                                 slope_change=False)),
+    ("seatbelts_log_sma12_slope", dict(arima_order=(0, 0, 1), seasonal_order=(0, 0, 1, 12))),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), SARIMA_CASES, ids=[c[0] for c in SARIMA_CASES])
+def test_seasonal_arima_errors_against_r(name: str, params: dict[str, Any]) -> None:
+    """Regression with seasonal ARMA errors (``seasonal_order``) against R ``arima(...,
+    seasonal = list(order = ., period = 12), method = "ML")`` on the seat-belt series
+    (``tests/reference/scripts/its_r_sarima.R``): the same maximum of the exact likelihood.
+    R's standard errors come from optim's numerical Hessian; ours are the inverse information
+    of the coefficients (GLS), which agree to a few per cent."""
+    ref = SARIMA[name]
+    res = InterruptedTimeSeries(errors="arima", **params).fit_series(
+        _seatbelts(), **{**SEAT, "outcome": "log_drivers"})
+    coefs = res.coefficients.set_index("term").loc[ref["terms"]]
+    np.testing.assert_allclose(coefs["estimate"], ref["coef"], rtol=1e-4, atol=1e-7)
+    *arma, sigma2 = res.details["arma_params"]
+    np.testing.assert_allclose(arma, ref["arma"], rtol=1e-3)
+    assert sigma2 == pytest.approx(ref["sigma2"], rel=1e-4)
+    assert res.details["loglik"] == pytest.approx(ref["loglik"], rel=1e-7)
+    np.testing.assert_allclose(coefs["std_error"], ref["se"], rtol=0.05)

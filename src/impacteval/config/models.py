@@ -222,6 +222,14 @@ class SeriesSpec(_Model):
     def _check(self) -> SeriesSpec:
         if self.end is not None and self.end < self.start:
             raise ValueError("end is before start")
+        after = self.end + dt.timedelta(days=1) if self.end is not None else None
+        if self.frequency == "month" and (self.start.day != 1 or (after and after.day != 1)):
+            raise ValueError("a monthly series runs over whole months: start on the 1st, end "
+                             "on the last day of a month")
+        if self.frequency == "week" and (self.start.weekday() != 0
+                                         or (after and after.weekday() != 0)):
+            raise ValueError("a weekly series runs over whole weeks: start on a Monday, end "
+                             "on a Sunday")
         if set(self.areas) & set(self.comparison_areas):
             raise ValueError("an area cannot be in both 'areas' and 'comparison_areas'")
         if self.comparison_areas and not self.areas:
@@ -753,6 +761,9 @@ def _check_series_design(cfg: Config) -> None:
     if cfg.cohort is not None:
         raise ValueError(f"'cohort' (care-home cohort) does not apply to {key}.series; remove "
                          "it (series.population: care_home_residents counts care-home residents)")
+    if (spec.series.end is not None and cfg.data.data_cut is not None
+            and spec.series.end > cfg.data.data_cut):
+        raise ValueError(f"{key}.series.end is after data.data_cut")
     if spec.series.population == "care_home_residents" and cfg.data.settings is None:
         raise ValueError("series.population care_home_residents needs data.settings")
     if isinstance(spec, ITSSpec):

@@ -81,7 +81,8 @@ def design_methods(result: Any, diagnostics: Mapping[str, Any]) -> list[str]:
         its = dict(cfg.get("its") or {})
         series = its.get("series")
         paras = [_series_text(series, data)]
-        interruptions = _join([str(i) for i in its.get("interruptions") or []])
+        interruptions = _join([f"{i:g}" if isinstance(i, (int, float)) else str(i)
+                               for i in its.get("interruptions") or []])
         seasonality = {"none": "no seasonal terms",
                        "fourier": f"{its.get('fourier_pairs', 2)} pairs of Fourier terms for "
                                   "seasonality",
@@ -180,10 +181,12 @@ def design_limitations(result: Any, diagnostics: Mapping[str, Any]) -> list[str]
         ac = diagnostics.get("autocorrelation")
         if (isinstance(ac, Mapping) and ac.get("ljung_box_p") is not None
                 and float(ac["ljung_box_p"]) < 0.05):
+            fix = ("the Newey-West errors (errors: hac) allow for it" if its.get("errors") == "hac"
+                   else "use errors: hac, or model the rate (family: gaussian) with errors: "
+                   "arima (and a seasonal_order if the correlation is seasonal)")
             items.append(
-                "The residuals remain autocorrelated (Ljung-Box p < 0.05): standard errors that "
-                "ignore it are too small; consider errors: arima (with a seasonal_order if the "
-                "correlation is seasonal).")
+                "The residuals are autocorrelated (Ljung-Box p < 0.05): standard errors that "
+                f"ignore it are too small; {fix}.")
         series = its.get("series") or {}
         if series.get("population") == "care_home_residents":
             items.append(

@@ -261,3 +261,25 @@ def test_negative_control_columns_are_split_by_position_when_a_build_renames_the
     same = prepared(["emergency_admissions", "elective_admissions", "ae_attendances", "x"])
     assert split_outcomes(cfg, same) == (["emergency_admissions", "ae_attendances", "x"],
                                          ["elective_admissions"])
+
+
+def test_subgroups_of_a_design_without_arms_use_its_estimator_counts(tmp_path: Path) -> None:
+    """A regression discontinuity by region: each level's sides come from the estimator (below
+    and at or above the cutoff), not from a treatment column; the table passes SDC."""
+    from impacteval.pipeline.runner import run
+    from impacteval.report import check_outputs, export_release
+
+    _simulate(3000).to_csv(tmp_path / "table.csv", index=False)
+    raw = {"evaluation": {"id": "rd_sub", "design": "regression_discontinuity",
+                          "output_dir": str(tmp_path / "out")},
+           "data": {"table": "table.csv"},
+           "roles": {"unit_id": "id", "outcomes": ["y"]},
+           "rdd": {"running": "x1", "cutoff": 0.0},
+           "subgroups": ["region"]}
+    outcome = run(parse_config(raw, base_dir=tmp_path), progress=False)
+    (record,) = outcome.result.diagnostics["subgroups"]
+    for lv in record["levels"]:
+        assert lv["events_treated"] is None and lv["estimate"] is not None
+        assert lv["n_treated"] + lv["n_control"] <= 3000
+    assert record["interaction_p"] is not None
+    assert check_outputs(export_release(outcome.out_dir, tmp_path / "release")) == []

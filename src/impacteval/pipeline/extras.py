@@ -309,6 +309,9 @@ def _subgroups(cfg: Config, handler: DesignHandler, prepared: Prepared, notes: l
                ) -> list[dict[str, Any]]:
     quiet = _quiet(cfg)
     records: list[dict[str, Any]] = []
+    # a matched cohort's arms are its treatment column; another design's sides (below and
+    # above a cutoff, instrument values, periods) are counted by its estimator
+    by_arm = cfg.evaluation.design == "matched_cohort"
     for i, spec in enumerate(cfg.subgroups):
         where = f"subgroups[{i}]"
         levels, order, label, gap = subgroup_levels(prepared.frame, spec, where=where)
@@ -318,7 +321,8 @@ def _subgroups(cfg: Config, handler: DesignHandler, prepared: Prepared, notes: l
         for level in order:
             subset = prepared.frame.loc[(levels == level).to_numpy()].reset_index(drop=True)
             sub_p = replace(prepared, frame=subset, outcomes=outcomes)
-            arms = _arm_counts(subset, sub_p, outcomes[0])
+            counted = sub_p if by_arm else replace(sub_p, treatment=None)
+            arms = _arm_counts(subset, counted, outcomes[0])
             small = (arms["n_treated"] is not None
                      and min(arms["n_treated"], arms["n_control"]) < spec.min_per_arm)
             out = None
@@ -334,7 +338,7 @@ def _subgroups(cfg: Config, handler: DesignHandler, prepared: Prepared, notes: l
                     est = next((e for e in out.estimates
                                 if e.outcome == outcome and not is_naive(e)), None)
                 sample = out.matched if out is not None else subset
-                rec = {"level": level, **_arm_counts(sample, sub_p, outcome)}
+                rec = {"level": level, **_arm_counts(sample, counted, outcome)}
                 if est is not None and rec["n_treated"] is not None and min(
                         rec["n_treated"], rec["n_control"]) < spec.min_per_arm:
                     notes.append(f"{where} ({spec.variable}) level {level!r}, {outcome}: "

@@ -143,8 +143,12 @@ def test_poisson_did_on_an_area_panel_built_from_episode_tables(tmp_path: Path) 
                                     "covariates": ["lpop"]}, "take no covariates"),
     ({"estimator": "did_2x2"}, None, "did.estimator"),
 ])
-def test_bad_did_inputs_exit_2(tmp_path: Path, did: dict, roles: dict | None,
-                               message: str) -> None:
+def test_bad_did_inputs(tmp_path: Path, did: dict, roles: dict | None, message: str) -> None:
+    """One clear error naming the key or column (in process; the CLI's exit code 2 for the
+    same errors is checked below)."""
+    from impacteval.exceptions import ImpactEvalError
+    from impacteval.pipeline.runner import run
+
     path = _config(tmp_path, did, roles=roles)
     if did.get("cohort") == "treat":  # 'treat' is constant within unit: make it vary
         df = pd.read_csv(tmp_path / "mpdta.csv")
@@ -153,9 +157,25 @@ def test_bad_did_inputs_exit_2(tmp_path: Path, did: dict, roles: dict | None,
     cfg = yaml.safe_load(path.read_text())
     cfg["did"] = {k: v for k, v in cfg["did"].items() if v is not None}
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    with pytest.raises(ImpactEvalError) as err:
+        run(path, progress=False)
+    assert message in str(err.value)
+
+
+def test_bad_did_inputs_exit_2(tmp_path: Path) -> None:
+    """Bad data (a cohort column that changes within units) and a bad design (covariates with
+    an event study) stop with exit code 2 and a message, no traceback."""
+    path = _config(tmp_path, {"estimator": "twoway", "cohort": "treat"})
+    df = pd.read_csv(tmp_path / "mpdta.csv")
+    df.loc[df["year"] == 2007, "treat"] = 2007
+    df.to_csv(tmp_path / "mpdta.csv", index=False)
     proc = run_cli("run", "--quiet", str(path))
-    assert proc.returncode == 2, proc.stderr
-    assert message in proc.stderr
+    assert proc.returncode == 2 and "changes within a unit" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    path = _config(tmp_path, {"estimator": "sun_abraham"}, roles={
+        "unit_id": "countyreal", "outcomes": ["lemp"], "covariates": ["lpop"]})
+    proc = run_cli("run", "--quiet", str(path))
+    assert proc.returncode == 2 and "take no covariates" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

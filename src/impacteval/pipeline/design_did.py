@@ -219,6 +219,9 @@ def _release_details(details: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(v, pd.DataFrame):
             out[k] = v.drop(columns=[c for c in v.columns if is_count_name(str(c))
                                      or str(c) in ("exposure",)])
+        elif isinstance(v, Mapping) and is_count_name(str(k)):
+            # e.g. n_dropped = {reason: units}: name the inner counts so that SDC sees them
+            out[k] = {f"n_{kk}": vv for kk, vv in v.items()}
         elif isinstance(v, Mapping):
             out[k] = _release_details(v)
         else:

@@ -27,6 +27,8 @@ MatchIt's ``std.caliper = TRUE``).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import numpy as np
@@ -47,9 +49,11 @@ class _Available:
     def __init__(self, m: int) -> None:
         # up[j]: candidate for the smallest available slot >= j (m = none);
         # down[j + 1]: candidate for the largest available slot <= j (0 = none, shifted by 1).
+        # Python lists: the look-ups below are scalar, and list items are read and written
+        # several times faster than numpy array items
         self.m = m
-        self.up = np.arange(m + 1)
-        self.down = np.arange(m + 1)
+        self.up = list(range(m + 1))
+        self.down = list(range(m + 1))
 
     def above(self, j: int) -> int:
         """Smallest available slot >= j, or m if none."""
@@ -59,7 +63,7 @@ class _Available:
             root = up[root]
         while up[j] != root:  # path compression
             up[j], j = root, up[j]
-        return int(root)
+        return root
 
     def below(self, j: int) -> int:
         """Largest available slot <= j, or -1 if none."""
@@ -70,7 +74,7 @@ class _Available:
             root = down[root]
         while down[k] != root:
             down[k], k = root, down[k]
-        return int(root) - 1
+        return root - 1
 
     def remove(self, j: int) -> None:
         self.up[j] = j + 1
@@ -161,8 +165,9 @@ def nearest_neighbour_match(
         )
 
     width = _caliper_width(d, caliper, caliper_scale)
+    strata: Iterator[np.ndarray]
     if exact is None:
-        strata = [np.arange(n)]
+        strata = iter([np.arange(n)])
     else:
         labels = np.asarray(exact)
         if labels.shape != (n,):
@@ -173,12 +178,11 @@ def nearest_neighbour_match(
                 where="matching.exact",
                 hint="give every unit a stratum (e.g. an 'unknown' category)",
             )
-        codes, _ = pd.factorize(labels, sort=True)
-        strata = [np.flatnonzero(codes == k) for k in range(int(codes.max()) + 1)]
-    rows: list[tuple[int, int]] = []
-    for units in strata:
-        rows.extend(_match_within(units, d, t, ratio, replace, width, order, rng))
-    if not rows:
+        strata = _strata(labels)
+    found = [_match_within(units, d, t, ratio, replace, width, order, rng) for units in strata]
+    ti = np.concatenate([f[0] for f in found]).astype(np.int64)
+    ci = np.concatenate([f[1] for f in found]).astype(np.int64)
+    if ti.size == 0:
         where_not = "" if exact is None else " in any exact-matching stratum"
         raise DesignError(
             f"no treated unit has a control within the caliper{where_not} "
@@ -189,8 +193,6 @@ def nearest_neighbour_match(
         )
     # one matched set per treated unit, numbered 1.. in the data order of the treated units;
     # within a set, controls in the order they were matched (nearest first)
-    ti = np.array([r[0] for r in rows], dtype=np.int64)
-    ci = np.array([r[1] for r in rows], dtype=np.int64)
     keep_order = np.argsort(ti, kind="stable")
     ti, ci = ti[keep_order], ci[keep_order]
     treated_idx = np.flatnonzero(t)
@@ -223,6 +225,18 @@ def nearest_neighbour_match(
     )
 
 
+def _strata(labels: np.ndarray) -> Iterator[np.ndarray]:
+    """Positions of each stratum's units in data order, one stratum at a time, in sorted label
+    order. One stable sort of the codes (O(n log n)) instead of one pass over all units per
+    stratum, and only one stratum's arrays are built at a time, so thousands of strata over
+    millions of units cost about as much as one."""
+    codes, uniques = pd.factorize(labels, sort=True)
+    by_stratum = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[by_stratum], np.arange(len(uniques) + 1))
+    for k in range(len(uniques)):
+        yield by_stratum[bounds[k]:bounds[k + 1]]
+
+
 def _match_within(
     units: np.ndarray,
     d_all: np.ndarray,
@@ -232,14 +246,14 @@ def _match_within(
     width: float,
     order: str,
     rng: np.random.Generator | None,
-) -> list[tuple[int, int]]:
-    """Match within one stratum; returns (treated, control) pairs as global positions."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Match within one stratum; returns the pairs' treated and control global positions."""
     d = d_all[units]
     t = t_all[units]
     n = d.shape[0]
     n1 = int(t.sum())
     if n1 == 0 or n1 == n:
-        return []
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     sorted_units = np.argsort(d, kind="stable")
     is_control_sorted = ~t[sorted_units]
     controls = sorted_units[is_control_sorted]  # control positions in (distance, data) order
@@ -252,36 +266,39 @@ def _match_within(
 
     m = controls.shape[0]
     matches: list[list[int]] = [[] for _ in range(n1)]
+    # the loops below are scalar: plain Python floats and ints are several times faster to
+    # index and compare than numpy scalars (same IEEE values, so the same matches)
+    dt = d[treated_pos].tolist()
+    above = first_above[treated_pos].tolist()
+    cdl = cd.tolist()
     if replace:
-        for i in visit:
-            matches[i] = _k_nearest(
-                d[treated_pos[i]], int(first_above[treated_pos[i]]), cd, ratio, width
-            )
+        for i in visit.tolist():
+            matches[i] = _k_nearest(dt[i], above[i], cdl, ratio, width)
     else:
         avail = _Available(m)
         left = m
-        active = np.ones(n1, dtype=bool)
+        active = [True] * n1
+        order_list = visit.tolist()
         for _ in range(ratio):
-            for i in visit:
+            for i in order_list:
                 if left == 0:
                     break
                 if not active[i]:
                     continue
-                pos = int(first_above[treated_pos[i]])
+                pos = above[i]
                 lo = avail.below(pos - 1) if pos > 0 else -1
                 hi = avail.above(pos) if pos < m else m
-                slot = _closer(d[treated_pos[i]], lo, hi, cd, m, width)
+                slot = _closer(dt[i], lo, hi, cdl, m, width)
                 if slot < 0:
                     active[i] = False
                     continue
                 matches[i].append(slot)
                 avail.remove(slot)
                 left -= 1
-    return [
-        (int(units[treated_pos[i]]), int(units[controls[slot]]))
-        for i in range(n1)
-        for slot in matches[i]
-    ]
+    counts = np.fromiter((len(x) for x in matches), dtype=np.int64, count=n1)
+    slots = np.fromiter(itertools.chain.from_iterable(matches), dtype=np.int64,
+                        count=int(counts.sum()))
+    return units[np.repeat(treated_pos, counts)], units[controls[slots]]
 
 
 def _check_options(
@@ -349,7 +366,7 @@ def _visit_order(
     return rng.permutation(dt.shape[0])
 
 
-def _closer(di: float, lo: int, hi: int, cd: np.ndarray, m: int, width: float) -> int:
+def _closer(di: float, lo: int, hi: int, cd: Sequence[float], m: int, width: float) -> int:
     """The nearer of the candidate slots below (lo) and above (hi) within the caliper, or -1."""
     dlo = abs(cd[lo] - di) if lo >= 0 else np.inf
     dhi = abs(cd[hi] - di) if hi < m else np.inf
@@ -366,9 +383,9 @@ def _closer(di: float, lo: int, hi: int, cd: np.ndarray, m: int, width: float) -
     return -1
 
 
-def _k_nearest(di: float, pos: int, cd: np.ndarray, k: int, width: float) -> list[int]:
+def _k_nearest(di: float, pos: int, cd: Sequence[float], k: int, width: float) -> list[int]:
     """The k nearest slots by walking outwards from ``pos`` (ties: the lower slot first)."""
-    m = cd.shape[0]
+    m = len(cd)
     lo, hi = pos - 1, pos
     out: list[int] = []
     while len(out) < k:

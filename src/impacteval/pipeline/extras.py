@@ -339,6 +339,8 @@ def _subgroups(cfg: Config, handler: DesignHandler, prepared: Prepared, notes: l
                                 if e.outcome == outcome and not is_naive(e)), None)
                 sample = out.matched if out is not None else subset
                 rec = {"level": level, **_arm_counts(sample, counted, outcome)}
+                if est is not None and rec["n_treated"] is None:
+                    rec.update(n_treated=est.n_treated, n_control=est.n_control)
                 if est is not None and rec["n_treated"] is not None and min(
                         rec["n_treated"], rec["n_control"]) < spec.min_per_arm:
                     notes.append(f"{where} ({spec.variable}) level {level!r}, {outcome}: "
@@ -351,8 +353,6 @@ def _subgroups(cfg: Config, handler: DesignHandler, prepared: Prepared, notes: l
                     fitted[outcome].append(est)
                     rec.update(estimate=est.estimate, ci_lower=est.ci_lower,
                                ci_upper=est.ci_upper)
-                    if rec["n_treated"] is None:
-                        rec.update(n_treated=est.n_treated, n_control=est.n_control)
                 per_outcome[outcome].append(rec)
         for outcome in outcomes:
             scale = fitted[outcome][0].scale if fitted[outcome] else "rate_ratio"

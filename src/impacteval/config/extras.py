@@ -170,7 +170,10 @@ def derived_config(cfg: Config, update: Mapping[str, Any], *, design: str | None
         derived = Config.model_validate(merged)
     except ValidationError as exc:
         raise _nested_error(exc, where, design is not None) from None
-    derived._source_dir = cfg.source_dir
+    if cfg.source_dir is not None:  # paths the entry adds are relative to the config file
+        from impacteval.config.load import _resolve_paths
+
+        return _resolve_paths(derived, cfg.source_dir)
     return derived
 
 

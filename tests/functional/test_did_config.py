@@ -14,6 +14,8 @@ import yaml
 from tests.functional.conftest import run_cli
 
 DATA = Path(__file__).resolve().parents[1] / "reference" / "data"
+#: Ten of the synthetic extract's areas (the intervention area and comparison areas first).
+AREAS = ("04N", "03W", "04C", "10X", "06H", "06Q", "99E", "00L", "01H", "02Q")
 
 
 def _config(tmp_path: Path, did: dict, *, id_: str = "mpdta", roles: dict | None = None) -> Path:
@@ -114,7 +116,8 @@ def test_poisson_did_on_an_area_panel_built_from_episode_tables(tmp_path: Path) 
         "outcomes": ["emergency_admissions"],
         "did": {"estimator": "poisson", "pretrend_bootstrap": 199,
                 "panel": {"start": "2013-04-01", "end": "2016-07-01", "period": "quarter",
-                          "adoption": {"04N": "2014-10-01", "03W": "2015-04-01"}}},
+                          "adoption": {"04N": "2014-10-01", "03W": "2015-04-01"},
+                          "areas": list(AREAS)}},
     }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -132,6 +135,16 @@ def test_poisson_did_on_an_area_panel_built_from_episode_tables(tmp_path: Path) 
     assert set(es["n_treated_units"].astype(str)) <= {"<10", "0"}  # two adopting areas
     panel = pd.read_parquet(out / "private" / "analysis_table.parquet")
     assert len(panel) == panel["unit_id"].nunique() * 13
+    assert set(panel["unit_id"]) == set(AREAS)  # did.panel.areas keeps these only
+
+    # an adopting area that is not in the panel is a design error naming the key
+    from impacteval.exceptions import DesignError
+    from impacteval.pipeline.runner import run
+
+    cfg["did"]["panel"]["adoption"]["ZZZ"] = "2015-01-01"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    with pytest.raises(DesignError, match="did.panel.adoption.*ZZZ|ZZZ.*did.panel.adoption"):
+        run(path, progress=False)
 
 
 @pytest.mark.parametrize(("did", "roles", "message"), [

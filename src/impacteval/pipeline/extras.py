@@ -360,8 +360,9 @@ def _subgroups(cfg: Config, handler: DesignHandler, prepared: Prepared, notes: l
                 "variable": spec.variable, "label": label, "outcome": outcome,
                 "scale": scale, "interaction_p": heterogeneity_p(fitted[outcome]),
                 "levels": per_outcome[outcome],
-                "method": "design re-run within each level (matching within the subgroup "
-                          "for a matched cohort); Cochran's Q across levels"}
+                "method": ("each group analysed on its own (people matched only within "
+                           "the group)" if by_arm else "the design re-run within each group")
+                          + "; the test compares the groups' estimates (Cochran's Q)"}
             estimated = [lv["level"] for lv in per_outcome[outcome]
                          if lv.get("estimate") is not None]
             record_gap = gap

@@ -10,6 +10,7 @@ The pipeline computes subgroup effects (the report never refits) and passes them
       "scale": "rate_ratio",                 # scale of the level estimates
       "interaction_p": 0.03,                 # test that the effect differs between levels
       "gap_levels": ["1", "5"],              # optional: [disadvantaged, advantaged] level
+      "method": "...",                       # optional: how levels were analysed (shown)
       "levels": [
         {"level": "1", "n_treated": 80, "n_control": 80, "events_treated": 90,
          "events_control": 120, "person_years_treated": 70.2, "person_years_control": 73.9,
@@ -213,5 +214,6 @@ def subgroup_context(records: Sequence[Mapping[str, Any]], released: pd.DataFram
             "interaction_p": f(p, 3) if p is not None else "-",
             "holm": f(holm, 3), "bh": f(bh, 3),
             "gap": gap_statement(rec, float(holm) if not pd.isna(holm) else math.nan),
+            "method": str(rec["method"]) if rec.get("method") else None,
         })
     return blocks

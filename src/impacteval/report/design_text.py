@@ -218,6 +218,28 @@ def design_limitations(result: Any, diagnostics: Mapping[str, Any]) -> list[str]
     return items
 
 
+def series_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A summary of :func:`~impacteval.report.render.plain_summary` reworded for an ITS: the
+    threat is another change at the same time, not a difference between groups, so no E-value
+    (which is about confounding between groups)."""
+    out = dict(summary)
+    out["interpretation"] = str(out.get("interpretation", "")).replace(
+        "This is an observational comparison: differences between the groups that the data do "
+        "not record may explain part of the estimate.",
+        "This compares the series with its own projected trend: anything else that changed at "
+        "the same time may explain part of the estimate (see Limitations).")
+    out["evalue"] = None
+    return out
+
+
+def summary_lead(design: str) -> str:
+    """Opening words of the summary's headline sentence, by design."""
+    if design == "interrupted_time_series":
+        return ("Compared with the continuation of the trend before the change, the change was "
+                "followed by")
+    return "Compared with similar people who did not receive it, the intervention was followed by"
+
+
 def spc_context(diagnostics: Mapping[str, Any], label: Any) -> list[dict[str, str]]:
     """Display rows of the SPC summary (one per chart): latest variation and assurance."""
     rows = []

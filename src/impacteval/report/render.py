@@ -31,7 +31,9 @@ from impacteval.report.design_text import (
     SERIES_DESIGNS,
     design_limitations,
     design_methods,
+    series_summary,
     spc_context,
+    summary_lead,
 )
 from impacteval.report.sdc import DisclosureRegime
 from impacteval.report.sensitivity import evalue_rows, sensitivity_context
@@ -408,6 +410,8 @@ def build_context(
             seen.add(e.outcome)
             headline_estimates.append(e)
     summaries = [_with_evalue(plain_summary(e), e) for e in headline_estimates]
+    if result.design in SERIES_DESIGNS:
+        summaries = [series_summary(s) for s in summaries]
     truth = dict((result.truth or {}).get("outcomes", {}))
     est_rows = []
     evalues = evalue_rows(result.estimates)
@@ -572,6 +576,7 @@ def build_context(
         "design_assumption": DESIGN_ASSUMPTIONS.get(result.design.lower()),
         "design_methods": design_methods(result, diagnostics),
         "spc": spc_context(diagnostics, outcome_label),
+        "summary_lead": summary_lead(result.design),
         "primary_outcome": outcome_label(primary) if primary else None,
         "summaries": summaries,
         "methods": methods,

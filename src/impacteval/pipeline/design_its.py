@@ -15,6 +15,7 @@ Two entries:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pandas as pd
 
@@ -81,7 +82,11 @@ def _analyse(cfg: Config, p: Prepared) -> AnalysisOutput:
     from impacteval.pipeline.designs import analyse_its
 
     spec, outcomes = resolved_its_spec(cfg, p)
-    return analyse_its(p.frame, outcomes=outcomes, spec=spec, source=p.source)
+    out = analyse_its(p.frame, outcomes=outcomes, spec=spec, source=p.source)
+    # the shared Table 1 counts the flow's units, here periods of the series
+    table_one = out.table_one.assign(
+        label="Number of periods (after / before the first interruption)")
+    return replace(out, table_one=table_one)
 
 
 register_design(DesignHandler(name="interrupted_time_series", analyse=_analyse, build=_build,

@@ -129,7 +129,8 @@ def extras_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
                       {"variable": "x1", "bins": [0], "label": "x1 band"}],
         "negative_controls": {"outcomes": ["z"], "exposures": ["e"]},
         "alternative_specifications": [{"name": "NB", "analysis": {"family":
-                                                                    "negative_binomial"}}],
+                                                                    "negative_binomial"}},
+                                       {"name": "x1 only", "roles": {"covariates": ["x1"]}}],
         "triangulation": [{"design": "regression_discontinuity",
                            "rdd": {"running": "x1", "cutoff": 0.0}}],
     }
@@ -164,6 +165,9 @@ def test_negative_controls_alternatives_and_triangulation_are_estimated(extras_r
     primary = by[("y", "matched_cohort", None, None, "matched")]
     nb = by[("y", "matched_cohort", None, "NB", "matched")]
     assert nb.estimate == pytest.approx(primary.estimate, rel=0.1)
+    alt_diag = outcome.result.diagnostics["alternative_specifications"]
+    assert alt_diag["x1 only"]["propensity_covariates"] == ["x1"]  # roles re-read
+    assert alt_diag["NB"]["propensity_covariates"] == ["x1", "x2"]
     assert any(e.design == "regression_discontinuity" for e in outcome.result.estimates)
     # the main analysis is unchanged by the extras: no naive estimate of a re-run
     naive = [e for e in outcome.result.estimates if e.details.get("sample") == "naive"]

@@ -27,7 +27,8 @@ def connect(
         ``data.temp_directory``); ``memory_limit`` such as ``"8GB"`` makes DuckDB spill to
         ``temp_directory`` instead of running out of memory.
     spark_session
-        A SparkSession to use (on Databricks, the platform's ``spark``).
+        A SparkSession to use; by default the active session (on Databricks, the platform's
+        ``spark``) or, if none, a new local one (``local[2]``).
     """
     if engine == "duckdb":
         con = ibis.duckdb.connect()
@@ -50,6 +51,8 @@ def connect(
                     "engine 'spark' needs pyspark", where="data.engine",
                     hint="pip install 'impacteval[spark]' or use engine: duckdb",
                 ) from exc
-            spark_session = SparkSession.builder.master("local[2]").getOrCreate()
+            # the running session if there is one (Databricks' ``spark``), else local mode
+            spark_session = (SparkSession.getActiveSession()
+                             or SparkSession.builder.master("local[2]").getOrCreate())
         return ibis.pyspark.connect(spark_session)
     raise ValueError(f"unknown engine {engine!r}")

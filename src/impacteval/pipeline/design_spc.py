@@ -20,6 +20,7 @@ unrounded count back with the denominator) and is recomputed from the released c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,29 @@ def _chart(spec: SPCSpec, data: pd.DataFrame, *, x: str, outcome: str, built: bo
                            multiply=spec.multiply, **common, **lengths)
 
 
+def redraw_from_released(chart: Any, *, title: str, ylabel: str,
+                         multiply: float = 1.0) -> Callable[[pd.DataFrame], Any]:
+    """A function drawing ``chart`` from its released data (see :func:`_released_data`), for the
+    report layer: the plotted counts are the released ones (rounded; suppressed counts leave
+    a gap), the limits those computed on the full data."""
+    from impacteval.spc import SPCChart, spc_figure
+
+    def draw(released: pd.DataFrame) -> Any:
+        d = chart.data.copy()
+        if "events" in released.columns and len(released) == len(d):
+            ev = pd.to_numeric(released["events"], errors="coerce").to_numpy(dtype=float)
+            if "numerator" in d.columns:  # attribute chart: the plotted ratio of the counts
+                den = (d["denominator"].to_numpy(dtype=float) if "denominator" in d.columns
+                       else np.ones(len(d)))
+                d["y"] = ev / den * multiply
+            else:
+                d["y"] = ev
+        return spc_figure(SPCChart(chart.chart, d, chart.parts, chart.improvement_direction),
+                          title=title, ylabel=ylabel)
+
+    return draw
+
+
 def _released_data(chart: Any, spec: SPCSpec, *, population_denominator: bool) -> pd.DataFrame:
     """The data behind a chart, with counts named so that disclosure control finds them."""
     d = chart.data
@@ -168,8 +192,6 @@ def _summary(chart: Any, spec: SPCSpec, outcome: str) -> dict[str, Any]:
 def analyse_spc(frame: pd.DataFrame, *, outcomes: list[str], spec: SPCSpec, source: str,
                 built: bool, population_denominator: bool) -> AnalysisOutput:
     """One SPC chart per outcome, its released data and the Making Data Count summary."""
-    from impacteval.spc import spc_figure
-
     assert spec.time is not None
     data = frame.copy()
     data[spec.time] = _time_column(data, spec.time, source)
@@ -193,8 +215,9 @@ def analyse_spc(frame: pd.DataFrame, *, outcomes: list[str], spec: SPCSpec, sour
         scale = (" per 1,000" if built and spec.chart in ("run", "xmr") else
                  (f" (x {spec.multiply:g})" if spec.chart not in ("run", "xmr", "c")
                   and spec.multiply != 1 else ""))
-        figures[name] = spc_figure(chart, title=f"{label}: {_CHART_NAMES[spec.chart]}",
-                                   ylabel=f"{label}{scale}")
+        figures[name] = redraw_from_released(
+            chart, title=f"{label}: {_CHART_NAMES[spec.chart]}", ylabel=f"{label}{scale}",
+            multiply=spec.multiply)
         figure_data[name] = _released_data(chart, spec,
                                            population_denominator=population_denominator)
         summaries.append(_summary(chart, spec, outcome))

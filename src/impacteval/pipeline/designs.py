@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -169,6 +169,7 @@ def analyse_its(frame: pd.DataFrame, *, outcomes: Sequence[str], spec: ITSSpec,
     """Segmented regression for each outcome, autocorrelation diagnostics, the ITS plot and
     an SPC chart of the first outcome with limits re-based at each interruption."""
     from impacteval.estimators.its import InterruptedTimeSeries, its_plot
+    from impacteval.pipeline.design_spc import redraw_from_released
     from impacteval.spc import attribute_chart, run_chart, spc_figure, xmr_chart
 
     assert spec.time is not None, "resolve its.time first (design_its.resolved_its_spec)"
@@ -203,6 +204,14 @@ def analyse_its(frame: pd.DataFrame, *, outcomes: Sequence[str], spec: ITSSpec,
     plot = its_plot(first, title=outcomes[0])
     plot_data = plot.data.rename(columns={"observed": "events"}) if counts else plot.data
     figures: dict[str, Any] = {"its_plot": plot.figure}
+    if counts:  # the report draws the observed counts as released (rounded, suppressed)
+        def _draw_its(released: pd.DataFrame, first: Any = first) -> Any:
+            series = first.series.copy()
+            series["observed"] = pd.to_numeric(released["events"], errors="coerce").to_numpy(
+                dtype=float)
+            return its_plot(replace(first, series=series), title=outcomes[0]).figure
+
+        figures["its_plot"] = _draw_its
     figure_data: dict[str, pd.DataFrame] = {"its_plot": plot_data}
     series = data if spec.comparison_group is None else data[data[spec.comparison_group] == 1]
     chart = None
@@ -229,7 +238,9 @@ def analyse_its(frame: pd.DataFrame, *, outcomes: Sequence[str], spec: ITSSpec,
         if counts:  # counts of events per period pass disclosure control
             spc_data = spc_data.rename(columns={"numerator": "events"} if "numerator" in keep
                                        else {"y": "events"})
-        figures["spc_chart"] = spc_figure(chart, title=f"{outcomes[0]}: SPC ({spec.spc_chart})")
+        title = f"{outcomes[0]}: SPC ({spec.spc_chart})"
+        figures["spc_chart"] = (redraw_from_released(chart, title=title, ylabel="")
+                                if counts else spc_figure(chart, title=title))
         figure_data["spc_chart"] = spc_data
     post = series[spec.time] >= interruptions[0]
     diagnostics: dict[str, Any] = {

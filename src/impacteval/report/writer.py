@@ -182,16 +182,19 @@ def _figure_sets(
     result: EvaluationResult,
     tables: Mapping[str, ReleasedTable],
     regime: DisclosureRegime,
-) -> tuple[dict[str, bytes], dict[str, ReleasedTable], list[str]]:
-    """PNG bytes and released data per figure.
+) -> tuple[dict[str, bytes], dict[str, bytes], dict[str, ReleasedTable], list[str]]:
+    """PNG bytes, SVG bytes and released data per figure.
 
     The report draws ``flow``, ``love_plot``, ``forest`` and (from binned figure data)
     ``propensity_overlap`` itself from released tables; every ``result.figure_data`` frame is released
     after disclosure control. A supplied figure is released only with the data behind it (a
     ``result.figure_data`` entry of the same name): without it, its counts cannot be checked, so
-    it is withheld and listed in the report.
+    it is withheld and listed in the report. A supplied figure may be a callable that draws it
+    from the released data (so the picture shows the counts after disclosure control, not the
+    raw ones); the series designs' charts are also written as SVG (``svgs``).
     """
     pngs: dict[str, bytes] = {}
+    svgs: dict[str, bytes] = {}
     data: dict[str, ReleasedTable] = {}
     matching = dict(result.config.get("matching") or {})
     threshold = float(matching.get("smd_threshold", 0.1))
@@ -204,9 +207,10 @@ def _figure_sets(
         data["love_plot"] = ReleasedTable("love_plot", bal[love_cols])
         pngs["love_plot"] = figs.figure_png(figs.love_plot(bal, threshold))
     est = tables["estimates"].frame
-    forest_cols = ["outcome", "method", "scale", "estimate", "ci_lower", "ci_upper"]
-    data["forest"] = ReleasedTable("forest", est[forest_cols])
-    pngs["forest"] = figs.figure_png(figs.forest_plot(est, result.truth))
+    if len(est):  # a monitoring run (SPC) has no estimates
+        forest_cols = ["outcome", "method", "scale", "estimate", "ci_lower", "ci_upper"]
+        data["forest"] = ReleasedTable("forest", est[forest_cols])
+        pngs["forest"] = figs.figure_png(figs.forest_plot(est, result.truth))
     tri = triangulation_table(est)
     if tri is not None:
         data["triangulation"] = ReleasedTable("triangulation", tri)
@@ -223,10 +227,15 @@ def _figure_sets(
         if name in pngs:
             continue
         if name in data:
-            pngs[name] = figs.figure_png(result.figures[name])
+            fig = result.figures[name]
+            if callable(fig):  # drawn from the released data
+                fig = fig(data[name].frame)
+            pngs[name] = figs.figure_png(fig)
+            if figs.wants_svg(name):
+                svgs[name] = figs.figure_svg(fig)
         else:
             withheld.append(name)
-    return pngs, data, withheld
+    return pngs, svgs, data, withheld
 
 
 def _sha256(path: Path) -> str:
@@ -247,7 +256,7 @@ def _build(
         {k: v for k, v in result.diagnostics.items() if k != "subgroups"}, regime
     )
     sdc_log: list[dict[str, Any]] = [dict(e) for t in tables.values() for e in t.log] + diag_log
-    pngs, fig_data, withheld = _figure_sets(result, tables, regime)
+    pngs, svgs, fig_data, withheld = _figure_sets(result, tables, regime)
     sdc_log += [dict(e) for t in fig_data.values() for e in t.log]
 
     (folder / "tables").mkdir()
@@ -261,8 +270,8 @@ def _build(
         files[f"figures/{name}.csv"] = t.sdc_record()
     for name, png in pngs.items():
         (folder / "figures" / f"{name}.png").write_bytes(png)
-        if name in result.figures and figs.wants_svg(name):
-            (folder / "figures" / f"{name}.svg").write_bytes(figs.figure_svg(result.figures[name]))
+    for name, svg in svgs.items():
+        (folder / "figures" / f"{name}.svg").write_bytes(svg)
     (folder / "tables" / "_sdc.json").write_text(
         stable_json({"regime": regime.to_dict(), "files": files}), encoding="utf-8"
     )

@@ -287,3 +287,23 @@ def test_subgroups_of_a_design_without_arms_use_its_estimator_counts(tmp_path: P
         assert lv["n_treated"] + lv["n_control"] <= 3000
     assert record["interaction_p"] is not None
     assert check_outputs(export_release(outcome.out_dir, tmp_path / "release")) == []
+
+
+@pytest.mark.parametrize(("extra", "where"), [
+    ({"subgroups": ["regoin"]}, "subgroups[0]"),
+    ({"negative_controls": {"outcomes": ["zz"]}}, "negative_controls.outcomes"),
+    ({"negative_controls": {"exposures": ["region"]}}, "data.table (table.csv).region"),
+])
+def test_validate_checks_the_extras_columns_before_anything_runs(
+        tmp_path: Path, extra: dict, where: str) -> None:
+    from impacteval.pipeline.runner import validate
+
+    _simulate(200).to_csv(tmp_path / "table.csv", index=False)
+    raw = {"evaluation": {"id": "v", "output_dir": str(tmp_path / "out")},
+           "data": {"table": "table.csv"},
+           "roles": {"unit_id": "id", "treatment": "t", "outcomes": ["y"],
+                     "covariates": ["x1", "x2"], "exposure": "py"}, **extra}
+    with pytest.raises(SchemaError) as info:
+        validate(parse_config(raw, base_dir=tmp_path))
+    assert str(info.value).startswith(where), str(info.value)
+    assert not (tmp_path / "out").exists()

@@ -52,7 +52,8 @@ from impacteval.pipeline.design_registry import (
 from impacteval.report.tables import is_naive
 from impacteval.results import EffectEstimate
 
-__all__ = ["ExtrasOutput", "build_config", "has_extras", "run_extras", "subgroup_levels"]
+__all__ = ["ExtrasOutput", "build_config", "check_ready_extras", "has_extras", "run_extras",
+           "subgroup_levels"]
 
 _RATIO = ("rate_ratio", "risk_ratio", "odds_ratio")
 _MAX_LEVELS = 12
@@ -377,6 +378,30 @@ def _subgroups(cfg: Config, handler: DesignHandler, prepared: Prepared, notes: l
                 record["gap_levels"] = list(record_gap)
             records.append(record)
     return records
+
+
+def check_ready_extras(cfg: Config, frame: pd.DataFrame, source: str) -> None:
+    """Before anything runs on an analysis-ready table: the columns the extras name exist
+    (negative controls numeric, subgroup variables or their built-in sources).
+
+    Raises
+    ------
+    SchemaError
+        Naming the config key and the missing column.
+    """
+    from impacteval.pipeline.designs import _require_numeric
+
+    nc = cfg.negative_controls
+    if nc is not None:
+        for key, names in (("outcomes", nc.outcomes), ("exposures", nc.exposures)):
+            missing = [c for c in names if c not in frame.columns]
+            if missing:
+                raise SchemaError(f"missing column(s): {', '.join(missing)}",
+                                  where=f"negative_controls.{key}",
+                                  hint=f"name columns of {source}")
+            _require_numeric(frame, names, source)
+    for i, spec in enumerate(cfg.subgroups):
+        subgroup_levels(frame, spec, where=f"subgroups[{i}]")
 
 
 # ----------------------------------------------------------------- negative controls

@@ -115,6 +115,9 @@ def _check_ready_table(cfg: Config, frame: pd.DataFrame) -> None:
     handler = get_design(cfg.evaluation.design)
     if handler.check_ready is not None:
         handler.check_ready(cfg, frame, f"data.table ({cfg.data.table.name})")
+    from impacteval.pipeline.extras import check_ready_extras
+
+    check_ready_extras(cfg, frame, f"data.table ({cfg.data.table.name})")
 
 
 def _load_truth(cfg: Config) -> dict[str, Any] | None:

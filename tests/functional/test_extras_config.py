@@ -30,3 +30,13 @@ def test_bad_extras_are_located(tmp_path: Path, extra: dict, where: str) -> None
     assert proc.returncode == 2, proc.stderr
     assert f"{path}: {where}" in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.splitlines()) <= 2
+
+
+def test_unknown_subgroup_of_the_cohort_fails_before_ingest(workspace: Path) -> None:
+    cfg = yaml.safe_load((workspace / "config.yaml").read_text())
+    cfg["subgroups"] = ["sex", {"variable": "deprivation", "column": "imd_decle"}]
+    (workspace / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = run_cli("run", "--quiet", str(workspace / "config.yaml"))
+    assert proc.returncode == 2, proc.stderr
+    assert "subgroups[1].column: the care-home cohort has no column 'imd_decle'" in proc.stderr
+    assert "ingest" not in proc.stderr and not (workspace / "outputs").exists()

@@ -52,8 +52,8 @@ from impacteval.pipeline.design_registry import (
 from impacteval.report.tables import is_naive
 from impacteval.results import EffectEstimate
 
-__all__ = ["ExtrasOutput", "build_config", "check_ready_extras", "has_extras", "run_extras",
-           "subgroup_levels"]
+__all__ = ["ExtrasOutput", "build_config", "check_episode_extras", "check_ready_extras",
+           "has_extras", "run_extras", "subgroup_levels"]
 
 _RATIO = ("rate_ratio", "risk_ratio", "odds_ratio")
 _MAX_LEVELS = 12
@@ -402,6 +402,38 @@ def check_ready_extras(cfg: Config, frame: pd.DataFrame, source: str) -> None:
             _require_numeric(frame, names, source)
     for i, spec in enumerate(cfg.subgroups):
         subgroup_levels(frame, spec, where=f"subgroups[{i}]")
+
+
+def check_episode_extras(cfg: Config) -> None:
+    """Before anything runs on episode tables with the person-level cohort: subgroup variables
+    are built-in groupings or columns the cohort builds (a design with its own build is checked
+    when its table exists).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``subgroups[i].variable`` (or ``.column``).
+    """
+    from impacteval.cohort.covariates import COVARIATES
+    from impacteval.cohort.measures import EXPOSURE
+    from impacteval.config.extras import BUILTIN_SUBGROUPS
+
+    if cfg.data.analysis_ready or not cfg.subgroups:
+        return
+    if get_design(cfg.evaluation.design).build is not None:
+        return
+    known = {*COVARIATES, *build_config(cfg).outcomes, EXPOSURE, "treated", "setting_id",
+             "setting_type", "area", "index_date", "follow_up_end"}
+    for i, spec in enumerate(cfg.subgroups):
+        if spec.column is None and spec.variable in BUILTIN_SUBGROUPS:
+            continue
+        column = spec.column or spec.variable
+        if column not in known:
+            key = "column" if spec.column else "variable"
+            raise ConfigError(f"the care-home cohort has no column {column!r}",
+                              where=f"subgroups[{i}].{key}",
+                              hint="use a built-in grouping (" + ", ".join(BUILTIN_SUBGROUPS)
+                              + ") or a cohort column such as setting_type, area, nursing")
 
 
 # ----------------------------------------------------------------- negative controls

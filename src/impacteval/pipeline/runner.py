@@ -62,6 +62,9 @@ def _check_config_against_world(cfg: Config) -> None:
         if "settings" not in _input_paths(cfg):
             raise ConfigError("the care-home cohort needs the 'settings' table", where="data.settings",
                               hint="add data.settings: path/to/settings.parquet")
+    from impacteval.pipeline.extras import check_episode_extras
+
+    check_episode_extras(cfg)
 
 
 def _connect(cfg: Config) -> Any:

@@ -5,7 +5,7 @@ The population is a set of membership spells, built on the engine (Ibis):
 
 ``registered``
     One spell per person of ``persons`` whose ``area_column`` is in ``areas`` (or
-    ``comparison_areas``; every person with any area when ``areas`` is empty), from
+    ``comparison_areas``; every person when ``areas`` is empty), from
     ``REG_START`` (the series start when null) to ``REG_END`` (inclusive; open when null).
 ``care_home_residents``
     One spell per ``settings`` row of the chosen ``setting_types`` (and ``settings`` IDs),

@@ -366,6 +366,9 @@ def _subgroups(cfg: Config, handler: DesignHandler, prepared: Prepared, notes: l
                           + "; the test compares the groups' estimates (Cochran's Q)"}
             estimated = [lv["level"] for lv in per_outcome[outcome]
                          if lv.get("estimate") is not None]
+            if by_arm and len(estimated) < len(per_outcome[outcome]):
+                record["method"] += ("; counts are each group's matched sample, or everyone in "
+                                     "a group too small to estimate")
             record_gap = gap
             if (spec.variable == "imd_quintile" and spec.gap_levels is None and gap is not None
                     and not set(gap) <= set(estimated)):

@@ -60,3 +60,22 @@ def test_small_cluster_corrections() -> None:
     assert big["hotelling_p_value"] == pytest.approx(chi2, rel=1e-3)
     assert chi2 < out["f_p_value"] < out["hotelling_p_value"]
     assert np.isnan(small_cluster_pretrend(12.0, 4, 4)["hotelling_p_value"])  # needs G > q
+
+
+def test_smoothness_ci_refuses_a_singular_covariance() -> None:
+    """Few clusters, many event times: a zero-variance combination would give a point CI."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from impacteval.estimators.did.sensitivity import smoothness_flci
+    from impacteval.exceptions import DesignError
+
+    times = [-4, -3, -2, 0, 1]
+    coefs = pd.DataFrame({"event_time": times, "estimate": [0.1, -0.2, 0.05, 1.0, 1.2]})
+    g = np.random.default_rng(1).normal(size=(len(times), 2))  # rank 2 < 5
+    with pytest.raises(DesignError, match="singular"):
+        smoothness_flci(coefs, g @ g.T, m=[0.0])
+    full = g @ g.T + np.eye(len(times))
+    assert smoothness_flci(coefs, full, m=[0.0]).table["ci_upper"].iloc[0] > \
+        smoothness_flci(coefs, full, m=[0.0]).table["ci_lower"].iloc[0]

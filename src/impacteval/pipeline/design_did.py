@@ -330,8 +330,8 @@ def analyse_did(cfg: Config, p: Prepared) -> AnalysisOutput:
     did, unit, time, cohort = _roles(cfg, p)
     frame = _with_indicators(p.frame, time, cohort)
     counts: Mapping[str, str] = p.extra.get("counts", {})
-    if did.estimator == "poisson" and counts:
-        outcomes = list(counts.values())
+    if did.estimator == "poisson" and counts:  # the counts behind the outcomes asked for
+        outcomes = [counts.get(o, o) for o in p.outcomes]
     else:
         outcomes = list(p.outcomes)
     if did.estimator in ("event_study", "sun_abraham") and p.covariates:

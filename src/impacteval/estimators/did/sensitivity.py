@@ -333,6 +333,15 @@ def smoothness_flci(
     beta = c["estimate"].to_numpy(dtype=float)[order]
     sigma = V[np.ix_(order, order)]
     n_pre = int(pre.sum())
+    # With few clusters the covariance of many event-time coefficients is singular (rank at
+    # most the number of clusters less one): some combination of them then has zero estimated
+    # variance and the fixed-length CI collapses to a point. Refuse rather than mislead.
+    eig = np.linalg.eigvalsh((sigma + sigma.T) / 2)
+    if eig.size and eig[0] <= 1e-10 * max(float(eig[-1]), 1e-300):
+        raise DesignError("the covariance of the event-study coefficients is singular (more "
+                          "event times than independent clusters)", where=f"{WHERE}.sensitivity",
+                          hint="use fewer event times (a shorter window or quarterly periods) "
+                          "or more clusters")
     lvec = (post_times == target).astype(float)
     z = float(stats.norm.ppf(0.5 + ci_level / 2))
     theta = float(lvec @ beta[n_pre:])

@@ -237,6 +237,18 @@ def summary_lead(design: str) -> str:
     if design == "interrupted_time_series":
         return ("Compared with the continuation of the trend before the change, the change was "
                 "followed by")
+    if design == "synthetic_control":
+        return ("Compared with a weighted combination of areas without the change (the "
+                "synthetic control), the change was followed by")
+    if design == "difference_in_differences":
+        return ("Compared with the change over the same time in units that had not adopted "
+                "it, the intervention was followed by")
+    if design == "regression_discontinuity":
+        return ("Compared with people just on the other side of the threshold, the "
+                "intervention was followed by")
+    if design == "instrumental_variables":
+        return ("Among people whose treatment was changed by the instrument, the treatment was "
+                "followed by")
     return "Compared with similar people who did not receive it, the intervention was followed by"
 
 

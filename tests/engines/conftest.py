@@ -30,6 +30,13 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.ui.enabled", "false")
+        # local mode's default 1 GB heap holds the cached input tables of every test of the
+        # session; the cohort stage then failed now and then with "Not enough memory to build
+        # and broadcast the table" (see docs/how-to/scale.md). A larger heap and no broadcast
+        # joins make the parity tests deterministic; the results do not depend on the join
+        # strategy.
+        .config("spark.driver.memory", "3g")
+        .config("spark.sql.autoBroadcastJoinThreshold", "-1")
         .getOrCreate()
     )
     yield spark

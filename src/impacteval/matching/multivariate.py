@@ -25,8 +25,8 @@ such distances is the data order):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -215,39 +215,11 @@ def match_points(
     C, widths = _check_calipers(caliper_covariates, caliper_widths, n)
     width = float("inf") if caliper is None else float(caliper)
 
-    if exact is None:
-        strata = [np.arange(n)]
-    else:
-        labels = np.asarray(exact)
-        if labels.shape != (n,) or pd.isna(labels).any():
-            raise DesignError(
-                "exact must give one non-missing stratum label per unit",
-                where="matching.exact",
-                hint="give every unit a stratum (e.g. an 'unknown' category)",
-            )
-        codes, _ = pd.factorize(labels, sort=True)
-        strata = [np.flatnonzero(codes == k) for k in range(int(codes.max()) + 1)]
-
-    ti_all: list[np.ndarray] = []
-    ci_all: list[np.ndarray] = []
-    for units in strata:
-        tu = units[t[units]]
-        cu = units[~t[units]]
-        if tu.size == 0 or cu.size == 0:
-            continue
+    def solve(tu: np.ndarray, cu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         visit = _visit(tu, order, score, rng, replace)
-        ti, ci = _Searcher(P, C, widths, width, tu, cu).match(visit, ratio, replace)
-        ti_all.append(ti)
-        ci_all.append(ci)
-    ti = np.concatenate(ti_all) if ti_all else np.empty(0, np.int64)
-    ci = np.concatenate(ci_all) if ci_all else np.empty(0, np.int64)
-    if ti.size == 0:
-        raise DesignError(
-            "no treated unit has a control within the calipers"
-            + ("" if exact is None else " in any exact-matching stratum"),
-            where=_WHERE,
-            hint="widen the caliper(s) or check the overlap of treated and control units",
-        )
+        return _Searcher(P, C, widths, width, tu, cu).match(visit, ratio, replace)
+
+    ti, ci = match_by_stratum(exact_strata(exact, n), t, solve, exact=exact is not None)
     return _result(n, t, ti, ci, distance_name, caliper, width, ratio, replace, order)
 
 
@@ -418,3 +390,41 @@ def _result(
         replace=replace,
         order="data" if replace else order,
     )
+
+
+def exact_strata(exact: Any, n: int) -> list[np.ndarray]:
+    """Row positions of each exact-matching stratum (one stratum of all rows without ``exact``)."""
+    if exact is None:
+        return [np.arange(n)]
+    labels = np.asarray(exact)
+    if labels.shape != (n,) or pd.isna(labels).any():
+        raise DesignError(
+            "exact must give one non-missing stratum label per unit",
+            where="matching.exact",
+            hint="give every unit a stratum (e.g. an 'unknown' category)",
+        )
+    codes, _ = pd.factorize(labels, sort=True)
+    return [np.flatnonzero(codes == k) for k in range(int(codes.max()) + 1)]
+
+
+def match_by_stratum(
+    strata: list[np.ndarray],
+    t: np.ndarray,
+    solve: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    *,
+    exact: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``solve(treated_rows, control_rows)`` in each stratum with both arms and stack the
+    matched (treated, control) row pairs; a DesignError when nothing matched."""
+    pairs = [solve(units[t[units]], units[~t[units]]) for units in strata
+             if t[units].any() and (~t[units]).any()]
+    ti = np.concatenate([p[0] for p in pairs]) if pairs else np.empty(0, np.int64)
+    ci = np.concatenate([p[1] for p in pairs]) if pairs else np.empty(0, np.int64)
+    if ti.size == 0:
+        raise DesignError(
+            "no treated unit has a control within the calipers"
+            + (" in any exact-matching stratum" if exact else ""),
+            where=_WHERE,
+            hint="widen the caliper(s) or check the overlap of treated and control units",
+        )
+    return ti, ci

@@ -28,14 +28,18 @@ from __future__ import annotations
 from dataclasses import replace as dc_replace
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 from scipy.spatial import cKDTree
 
 from impacteval.exceptions import ConfigError, DesignError
 from impacteval.matching.covariates import as_treatment
-from impacteval.matching.multivariate import _check_calipers, _result
+from impacteval.matching.multivariate import (
+    _check_calipers,
+    _result,
+    exact_strata,
+    match_by_stratum,
+)
 from impacteval.matching.result import MatchResult
 
 _WHERE = "matching"
@@ -117,33 +121,10 @@ def optimal_match(
         )
     C, widths = _check_calipers(caliper_covariates, caliper_widths, n)
     width = float("inf") if caliper is None else float(caliper)
-    if exact is None:
-        strata = [np.arange(n)]
-    else:
-        labels = np.asarray(exact)
-        if labels.shape != (n,) or pd.isna(labels).any():
-            raise DesignError("exact must give one non-missing stratum label per unit",
-                              where="matching.exact")
-        codes, _ = pd.factorize(labels, sort=True)
-        strata = [np.flatnonzero(codes == k) for k in range(int(codes.max()) + 1)]
-    ti_all: list[np.ndarray] = []
-    ci_all: list[np.ndarray] = []
-    for units in strata:
-        tu, cu = units[t[units]], units[~t[units]]
-        if tu.size == 0 or cu.size == 0:
-            continue
-        ti, ci = _solve(P, C, widths, width, tu, cu, ratio, max_edges)
-        ti_all.append(ti)
-        ci_all.append(ci)
-    ti = np.concatenate(ti_all) if ti_all else np.empty(0, np.int64)
-    ci = np.concatenate(ci_all) if ci_all else np.empty(0, np.int64)
-    if ti.size == 0:
-        raise DesignError(
-            "no treated unit has a control within the calipers"
-            + ("" if exact is None else " in any exact-matching stratum"),
-            where=_WHERE,
-            hint="widen the caliper(s) or check the overlap of treated and control units",
-        )
+    def solve(tu: np.ndarray, cu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _solve(P, C, widths, width, tu, cu, ratio, max_edges)
+
+    ti, ci = match_by_stratum(exact_strata(exact, n), t, solve, exact=exact is not None)
     res = _result(n, t, ti, ci, distance_name, caliper, width, ratio, False, "data")
     return dc_replace(res, method="optimal")
 
